@@ -1,0 +1,37 @@
+# perf — make targets. `make test` is the one test command; .ci/run calls it.
+GO        ?= go
+BIN       ?= bin/perf
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+DEMO_DIR  ?= $(CURDIR)/perf-demo
+SEED      ?= 100000
+
+.PHONY: all build test vet fmt-check unit fuzz bench serve demo clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/perf
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 -timeout 8m ./...
+
+test: fmt-check vet unit
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# serve: seed a store with $(SEED) items and run the read service in the foreground.
+serve: build
+	$(BIN) serve --data $(DEMO_DIR)/data --seed $(SEED)
+
+clean:
+	rm -rf bin perf-demo perf-results perf-data

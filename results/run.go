@@ -1,0 +1,111 @@
+package results
+
+import "time"
+
+// Schema is the version of the run.json layout this package writes. Readers
+// refuse other schemas with a clear error instead of misreading them.
+const Schema = "perf.run/v1"
+
+// Run is the summary of one attack: the content of run.json. Field names and
+// JSON keys are a stable, documented interface (README: "run.json"); tests
+// and CI scripts read them. Latencies are in milliseconds (float) in JSON.
+type Run struct {
+	Schema      string    `json:"schema"`
+	ToolVersion string    `json:"tool_version"`
+	Command     []string  `json:"command"`
+	Name        string    `json:"name"`
+	StartedAt   time.Time `json:"started_at"`
+	// DurationS is the measured window in seconds (warm-up excluded).
+	DurationS float64 `json:"duration_s"`
+	// WarmupS is the warm-up in seconds, attacked and logged but excluded
+	// from the summary and the verdicts.
+	WarmupS float64 `json:"warmup_s"`
+	Target  string  `json:"target"`
+	Rate    Rate    `json:"rate"`
+	// Requests counts the requests completed in the measured window.
+	Requests int64 `json:"requests"`
+	// Errors counts the failed requests among them: transport errors,
+	// timeouts and status codes outside 2xx/3xx.
+	Errors      int64            `json:"errors"`
+	StatusCodes map[string]int64 `json:"status_codes"`
+	// ErrorKinds counts transport errors by kind ("timeout", "connection
+	// refused", ...); HTTP statuses are in StatusCodes.
+	ErrorKinds     map[string]int64 `json:"error_kinds"`
+	Latency        Latency          `json:"latency"`
+	Lag            LagSummary       `json:"lag"`
+	Valid          bool             `json:"valid"`
+	InvalidReasons []string         `json:"invalid_reasons"`
+	SLO            []Verdict        `json:"slo"`
+	Interrupted    bool             `json:"interrupted"`
+	Generator      Generator        `json:"generator"`
+	Host           Host             `json:"host"`
+	// Warnings are problems that did not invalidate the run (a pprof fetch
+	// that failed, say).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Rate is the planned and the achieved request rate, per second.
+type Rate struct {
+	// Target is the planned rate (the mean over the measured window for a
+	// shaped plan).
+	Target float64 `json:"target"`
+	// Achieved is completed requests per second in the measured window.
+	Achieved float64 `json:"achieved"`
+	// Plan describes the rate plan as given ("50000/s", "linear 100->1000/s").
+	Plan string `json:"plan,omitempty"`
+}
+
+// Latency holds the two latency views perf keeps side by side.
+type Latency struct {
+	// Corrected is response end minus the intended send time by the rate
+	// plan (coordinated-omission safe, as wrk2 measures).
+	Corrected Percentiles `json:"corrected"`
+	// Service is response end minus the actual send time.
+	Service Percentiles `json:"service"`
+}
+
+// Percentiles summarises one latency histogram, in milliseconds.
+type Percentiles struct {
+	P50  float64 `json:"p50_ms"`
+	P90  float64 `json:"p90_ms"`
+	P95  float64 `json:"p95_ms"`
+	P99  float64 `json:"p99_ms"`
+	P999 float64 `json:"p999_ms"`
+	Max  float64 `json:"max_ms"`
+	Mean float64 `json:"mean_ms"`
+}
+
+// LagSummary summarises send lag (actual minus intended send), in ms.
+type LagSummary struct {
+	P50 float64 `json:"p50_ms"`
+	P99 float64 `json:"p99_ms"`
+	Max float64 `json:"max_ms"`
+}
+
+// Verdict is the outcome of one SLO expression.
+type Verdict struct {
+	Expr     string `json:"expr"`
+	OK       bool   `json:"ok"`
+	Observed string `json:"observed"`
+}
+
+// Generator describes the health of the load generator during the run.
+type Generator struct {
+	// CPUPercent is the generator process's CPU use, in percent of the cores
+	// it may use (GOMAXPROCS), mean and max over one-second samples.
+	CPUMeanPercent float64 `json:"cpu_mean_percent"`
+	CPUMaxPercent  float64 `json:"cpu_max_percent"`
+	Workers        int     `json:"workers"`
+	// MaxLagMS is the bound on send-lag p99 beyond which the run is invalid.
+	MaxLagMS float64 `json:"max_lag_ms"`
+}
+
+// Host describes the machine the generator ran on.
+type Host struct {
+	Hostname   string         `json:"hostname,omitempty"`
+	Kernel     string         `json:"kernel"`
+	CPUs       int            `json:"cpus"`
+	GOMAXPROCS int            `json:"gomaxprocs"`
+	GoVersion  string         `json:"go_version"`
+	Tuning     map[string]any `json:"tuning,omitempty"`
+}
