@@ -414,4 +414,3 @@ func TestFindRunDirs(t *testing.T) {
 		t.Errorf("FindRunDirs(empty dir): %v does not match ErrNotRunDir", err)
 	}
 }
-
