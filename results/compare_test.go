@@ -292,14 +292,14 @@ func TestCompareInvalid(t *testing.T) {
 	}
 }
 
-var updateGolden = os.Getenv("UPDATE_GOLDEN") != ""
+var updateCompareGolden = os.Getenv("UPDATE_GOLDEN") != ""
 
 // checkCompareGolden compares got with testdata/name, or rewrites the file
 // when UPDATE_GOLDEN is set.
 func checkCompareGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
-	if updateGolden {
+	if updateCompareGolden {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func seq(from, step float64, n int) []float64 {
+func mwSeq(from, step float64, n int) []float64 {
 	out := make([]float64, n)
 	for i := range out {
 		out[i] = from + float64(i)*step
@@ -25,24 +25,24 @@ func TestMannWhitneyKnownValues(t *testing.T) {
 		tol    float64
 	}{
 		// R: wilcox.test(1:3, 4:6)$p.value == 0.1; 2/C(6,3).
-		{name: "R 3+3", x: seq(1, 1, 3), y: seq(4, 1, 3), u: 0, p: 0.1, tol: 1e-12},
+		{name: "R 3+3", x: mwSeq(1, 1, 3), y: mwSeq(4, 1, 3), u: 0, p: 0.1, tol: 1e-12},
 		// R: wilcox.test(1:5, 6:10)$p.value == 2/252.
-		{name: "R 5+5", x: seq(1, 1, 5), y: seq(6, 1, 5), u: 0, p: 2.0 / 252, tol: 1e-12},
+		{name: "R 5+5", x: mwSeq(1, 1, 5), y: mwSeq(6, 1, 5), u: 0, p: 2.0 / 252, tol: 1e-12},
 		// benchstat (x/perf/internal/stats): {2,1,3,5} vs {12,11,13,15}.
 		{name: "benchstat", x: []float64{2, 1, 3, 5}, y: []float64{12, 11, 13, 15}, u: 0, p: 0.028571428571428577, tol: 1e-12},
 		{name: "benchstat reversed", x: []float64{12, 11, 13, 15}, y: []float64{2, 1, 3, 5}, u: 16, p: 0.028571428571428577, tol: 1e-12},
 		{name: "benchstat same", x: []float64{2, 1, 3, 5}, y: []float64{2, 1, 3, 5}, u: 8, p: 1, tol: 1e-12},
 		// Julia HypothesisTests: ExactMannWhitneyUTest.
-		{name: "julia exact", x: seq(1, 1, 10), y: seq(2.1, 2, 10), u: 20, p: 0.0232, tol: 1e-4},
-		{name: "julia exact 2", x: seq(1.5, 10, 10), y: seq(2.1, 2, 10), u: 85, p: 0.0068, tol: 1e-4},
-		{name: "julia exact ties", x: seq(1, 1, 10), y: seq(2, 1, 10), u: 40.5, p: 0.5096, tol: 1e-4},
-		{name: "julia exact ties 2", x: seq(1, 1, 10), y: []float64{1, 2, 3, 4, 5, 1, 1, 1, 1, 1}, u: 85, p: 0.0057, tol: 1e-4},
-		{name: "julia exact all tied", x: seq(1, 1, 10), y: seq(1, 1, 10), u: 50, p: 1, tol: 1e-12},
+		{name: "julia exact", x: mwSeq(1, 1, 10), y: mwSeq(2.1, 2, 10), u: 20, p: 0.0232, tol: 1e-4},
+		{name: "julia exact 2", x: mwSeq(1.5, 10, 10), y: mwSeq(2.1, 2, 10), u: 85, p: 0.0068, tol: 1e-4},
+		{name: "julia exact ties", x: mwSeq(1, 1, 10), y: mwSeq(2, 1, 10), u: 40.5, p: 0.5096, tol: 1e-4},
+		{name: "julia exact ties 2", x: mwSeq(1, 1, 10), y: []float64{1, 2, 3, 4, 5, 1, 1, 1, 1, 1}, u: 85, p: 0.0057, tol: 1e-4},
+		{name: "julia exact all tied", x: mwSeq(1, 1, 10), y: mwSeq(1, 1, 10), u: 50, p: 1, tol: 1e-12},
 		// Julia HypothesisTests: ApproximateMannWhitneyUTest.
-		{name: "julia approx", x: seq(1, 1, 10), y: seq(2.1, 2, 10), approx: true, u: 20, p: 0.0257, tol: 1e-4},
-		{name: "julia approx 2", x: seq(1.5, 10, 10), y: seq(2.1, 2, 10), approx: true, u: 85, p: 0.0091, tol: 1e-4},
-		{name: "julia approx ties", x: seq(1, 1, 10), y: seq(2, 1, 10), approx: true, u: 40.5, p: 0.4948, tol: 1e-4},
-		{name: "julia approx equal", x: seq(1, 1, 10), y: seq(1, 1, 10), approx: true, u: 50, p: 1, tol: 1e-12},
+		{name: "julia approx", x: mwSeq(1, 1, 10), y: mwSeq(2.1, 2, 10), approx: true, u: 20, p: 0.0257, tol: 1e-4},
+		{name: "julia approx 2", x: mwSeq(1.5, 10, 10), y: mwSeq(2.1, 2, 10), approx: true, u: 85, p: 0.0091, tol: 1e-4},
+		{name: "julia approx ties", x: mwSeq(1, 1, 10), y: mwSeq(2, 1, 10), approx: true, u: 40.5, p: 0.4948, tol: 1e-4},
+		{name: "julia approx equal", x: mwSeq(1, 1, 10), y: mwSeq(1, 1, 10), approx: true, u: 50, p: 1, tol: 1e-12},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,7 +70,7 @@ func TestMannWhitneyKnownValues(t *testing.T) {
 func TestMannWhitneySymmetricAndLarge(t *testing.T) {
 	// Large samples take the normal approximation; the p-value must not
 	// depend on the order of the samples.
-	x, y := seq(0, 1, 80), seq(5, 1, 80)
+	x, y := mwSeq(0, 1, 80), mwSeq(5, 1, 80)
 	a, err := MannWhitney(x, y)
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +102,7 @@ func TestMinMannWhitneyP(t *testing.T) {
 			t.Errorf("MinMannWhitneyP(%d, %d) = %v, want %v", tt.n1, tt.n2, got, tt.want)
 		}
 		// The bound is reached by fully separated samples.
-		r, _ := MannWhitney(seq(0, 1, tt.n1), seq(100, 1, tt.n2))
+		r, _ := MannWhitney(mwSeq(0, 1, tt.n1), mwSeq(100, 1, tt.n2))
 		if math.Abs(r.P-tt.want) > 1e-12 {
 			t.Errorf("separated %d+%d: p = %v, want %v", tt.n1, tt.n2, r.P, tt.want)
 		}
