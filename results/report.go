@@ -1,0 +1,372 @@
+package results
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Report formats. Adding one is one case in NewReporter.
+const (
+	FormatText     = "text"
+	FormatJSON     = "json"
+	FormatMarkdown = "markdown"
+)
+
+// Formats lists the formats NewReporter knows, the default first.
+var Formats = []string{FormatText, FormatJSON, FormatMarkdown}
+
+// Reporter writes a report to w.
+type Reporter func(w io.Writer) error
+
+// Report writes runs to w in format, one of Formats.
+func Report(w io.Writer, format string, runs ...*Run) error {
+	rep, err := NewReporter(format, runs...)
+	if err != nil {
+		return err
+	}
+	return rep(w)
+}
+
+// NewReporter returns the reporter of runs in format, one of Formats; an
+// empty format is text. An unknown format is an error matching
+// ErrUnknownFormat.
+func NewReporter(format string, runs ...*Run) (Reporter, error) {
+	switch format {
+	case FormatText, "":
+		return NewTextReporter(runs...), nil
+	case FormatJSON:
+		return NewJSONReporter(runs...), nil
+	case FormatMarkdown:
+		return NewMarkdownReporter(runs...), nil
+	}
+	return nil, fmt.Errorf("%w %q: expected one of %s", ErrUnknownFormat, format, strings.Join(Formats, ", "))
+}
+
+// NewJSONReporter returns a reporter that writes one run exactly as run.json
+// holds it, and several as a JSON array of them.
+func NewJSONReporter(runs ...*Run) Reporter {
+	return func(w io.Writer) error {
+		var data []byte
+		var err error
+		if len(runs) == 1 {
+			data, err = MarshalRun(runs[0])
+		} else {
+			all := make([]*Run, len(runs))
+			for i, r := range runs {
+				all[i] = normalized(r)
+			}
+			data, err = json.MarshalIndent(all, "", "  ")
+			data = append(data, '\n')
+		}
+		if err != nil {
+			return fmt.Errorf("encode runs: %w", err)
+		}
+		_, err = w.Write(data)
+		return err
+	}
+}
+
+// NewTextReporter returns a reporter that writes runs as compact aligned
+// tables, as wrk2 prints its summary: the run's facts, the corrected and
+// service latency percentiles side by side, then validity and SLO
+// verdicts. Several runs are columns side by side.
+func NewTextReporter(runs ...*Run) Reporter {
+	return func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		for i, t := range reportTables(runs) {
+			if i > 0 {
+				fmt.Fprintln(bw)
+			}
+			rows := t.rows(true)
+			widths := make([]int, len(rows[0]))
+			for _, row := range rows {
+				for j, c := range row {
+					widths[j] = max(widths[j], utf8.RuneCountInString(c))
+				}
+			}
+			for _, row := range rows {
+				var line strings.Builder
+				for j, c := range row {
+					pad := strings.Repeat(" ", widths[j]-utf8.RuneCountInString(c))
+					if j > 0 {
+						line.WriteString("  ")
+					}
+					if t.numeric && j > 0 {
+						line.WriteString(pad + c) // numbers right-aligned
+					} else {
+						line.WriteString(c + pad)
+					}
+				}
+				fmt.Fprintln(bw, strings.TrimRight(line.String(), " "))
+			}
+		}
+		return bw.Flush()
+	}
+}
+
+// NewMarkdownReporter returns a reporter that writes runs as GitHub
+// Markdown tables, one column a run.
+func NewMarkdownReporter(runs ...*Run) Reporter {
+	return func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		fmt.Fprintln(bw, "## perf report")
+		for _, t := range reportTables(runs) {
+			fmt.Fprintf(bw, "\n### %s\n\n", t.title)
+			rows := t.rows(false)
+			for i, row := range rows {
+				cells := make([]string, len(row))
+				for j, c := range row {
+					if i == 0 && j > 1 && c == "" {
+						c = row[j-1] // a run name over its service column
+					}
+					cells[j] = strings.ReplaceAll(c, "|", `\|`)
+				}
+				fmt.Fprintf(bw, "| %s |\n", strings.Join(cells, " | "))
+				if i == 0 {
+					align := make([]string, len(row))
+					for j := range align {
+						align[j] = "---"
+						if j > 0 && t.numeric {
+							align[j] = "--:"
+						}
+					}
+					fmt.Fprintf(bw, "|%s|\n", strings.Join(align, "|"))
+				}
+			}
+		}
+		return bw.Flush()
+	}
+}
+
+// table is one section of a report: a label column and one or more
+// columns per run.
+type table struct {
+	title string
+	// head is the header row (Markdown tables have one); its first cell
+	// is over the labels.
+	head []string
+	body [][]string
+	// numeric tables right-align their values.
+	numeric bool
+}
+
+// rows returns copies of the table's rows, header first; text tables lead
+// with the title in the header's first cell.
+func (t table) rows(text bool) [][]string {
+	head := append([]string(nil), t.head...)
+	if text {
+		head[0] = t.title
+	}
+	out := [][]string{head}
+	for _, row := range t.body {
+		out = append(out, append([]string(nil), row...))
+	}
+	return out
+}
+
+// reportTables lays out the report of runs: facts, latency, verdicts.
+func reportTables(runs []*Run) []table {
+	labels := runLabels(runs)
+	facts := table{title: "Run", head: append([]string{""}, labels...)}
+	add := func(t *table, label string, f func(r *Run) string) {
+		row := []string{label}
+		for _, r := range runs {
+			row = append(row, f(r))
+		}
+		t.body = append(t.body, row)
+	}
+	add(&facts, "started", func(r *Run) string { return r.StartedAt.UTC().Format(time.RFC3339) })
+	add(&facts, "target", func(r *Run) string { return orDash(r.Target) })
+	add(&facts, "rate", rateText)
+	add(&facts, "duration", func(r *Run) string {
+		s := seconds(r.DurationS)
+		if r.WarmupS > 0 {
+			s += " (+" + seconds(r.WarmupS) + " warm-up)"
+		}
+		return s
+	})
+	add(&facts, "requests", func(r *Run) string { return fmt.Sprint(r.Requests) })
+	add(&facts, "errors", func(r *Run) string {
+		if r.Requests == 0 {
+			return fmt.Sprint(r.Errors)
+		}
+		return fmt.Sprintf("%d (%s%%)", r.Errors, formatFloat(100*float64(r.Errors)/float64(r.Requests), 3))
+	})
+	add(&facts, "status codes", func(r *Run) string { return countsText(r.StatusCodes, false) })
+	add(&facts, "error kinds", func(r *Run) string { return countsText(r.ErrorKinds, true) })
+	add(&facts, "send lag", func(r *Run) string {
+		return fmt.Sprintf("p50 %sms, p99 %sms, max %sms", ms(r.Lag.P50), ms(r.Lag.P99), ms(r.Lag.Max))
+	})
+	add(&facts, "generator", func(r *Run) string {
+		g := r.Generator
+		s := fmt.Sprintf("cpu mean %s%%, max %s%%", formatFloat(g.CPUMeanPercent, 1), formatFloat(g.CPUMaxPercent, 1))
+		if g.Workers > 0 {
+			s += fmt.Sprintf(", %d workers", g.Workers)
+		}
+		return s
+	})
+
+	lat := table{title: "Latency (ms)", numeric: true}
+	if len(runs) == 1 {
+		lat.head = []string{"", "corrected", "service"}
+	} else {
+		// The run names head the columns; corrected and service are the
+		// first body row.
+		lat.head = []string{""}
+		sub := []string{""}
+		for _, l := range labels {
+			lat.head = append(lat.head, l, "")
+			sub = append(sub, "corrected", "service")
+		}
+		lat.body = append(lat.body, sub)
+	}
+	for _, p := range []struct {
+		name string
+		get  func(Percentiles) float64
+	}{
+		{"p50", func(p Percentiles) float64 { return p.P50 }},
+		{"p90", func(p Percentiles) float64 { return p.P90 }},
+		{"p95", func(p Percentiles) float64 { return p.P95 }},
+		{"p99", func(p Percentiles) float64 { return p.P99 }},
+		{"p99.9", func(p Percentiles) float64 { return p.P999 }},
+		{"max", func(p Percentiles) float64 { return p.Max }},
+		{"mean", func(p Percentiles) float64 { return p.Mean }},
+	} {
+		row := []string{p.name}
+		for _, r := range runs {
+			row = append(row, ms(p.get(r.Latency.Corrected)), ms(p.get(r.Latency.Service)))
+		}
+		lat.body = append(lat.body, row)
+	}
+
+	ver := table{title: "Verdict", head: append([]string{""}, labels...)}
+	add(&ver, "validity", func(r *Run) string {
+		if r.Valid {
+			return "VALID"
+		}
+		if len(r.InvalidReasons) == 0 {
+			return "INVALID"
+		}
+		return "INVALID: " + strings.Join(r.InvalidReasons, "; ")
+	})
+	for _, expr := range sloExprs(runs) {
+		add(&ver, "slo "+expr, func(r *Run) string {
+			for _, v := range r.SLO {
+				if v.Expr == expr {
+					if v.OK {
+						return "PASS (" + v.Observed + ")"
+					}
+					return "FAIL (" + v.Observed + ")"
+				}
+			}
+			return "-"
+		})
+	}
+	add(&ver, "interrupted", func(r *Run) string {
+		if r.Interrupted {
+			return "yes (ended early by a signal)"
+		}
+		return "no"
+	})
+	return []table{facts, lat, ver}
+}
+
+// runLabels names each run's column: its name, or its directory-style
+// name (start time and name) where names alone would be ambiguous.
+func runLabels(runs []*Run) []string {
+	seen := map[string]int{}
+	for _, r := range runs {
+		seen[r.Name]++
+	}
+	labels := make([]string, len(runs))
+	for i, r := range runs {
+		if r.Name != "" && seen[r.Name] == 1 {
+			labels[i] = r.Name
+		} else {
+			labels[i] = r.StartedAt.UTC().Format(RunDirTimeLayout) + "-" + sanitizeName(r.Name)
+		}
+	}
+	for i, l := range labels {
+		n := 0
+		for j := 0; j < i; j++ {
+			if labels[j] == l {
+				n++
+			}
+		}
+		if n > 0 {
+			labels[i] = fmt.Sprintf("%s (%d)", l, n+1)
+		}
+	}
+	return labels
+}
+
+// sloExprs returns the SLO expressions of runs, in order of first
+// appearance.
+func sloExprs(runs []*Run) []string {
+	var exprs []string
+	seen := map[string]bool{}
+	for _, r := range runs {
+		for _, v := range r.SLO {
+			if !seen[v.Expr] {
+				seen[v.Expr] = true
+				exprs = append(exprs, v.Expr)
+			}
+		}
+	}
+	return exprs
+}
+
+func rateText(r *Run) string {
+	s := fmt.Sprintf("%s/s achieved", formatFloat(r.Rate.Achieved, 1))
+	if r.Rate.Target > 0 {
+		s += fmt.Sprintf(" of %s/s planned (%s%%)", formatFloat(r.Rate.Target, 1), formatFloat(100*r.Rate.Achieved/r.Rate.Target, 1))
+	}
+	if r.Rate.Plan != "" && r.Rate.Plan != formatFloat(r.Rate.Target, 1)+"/s" {
+		s += ", plan " + r.Rate.Plan
+	}
+	return s
+}
+
+// countsText formats counts as "k=v k=v", by key, or by count descending
+// when byCount.
+func countsText(m map[string]int64, byCount bool) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if byCount && m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+// ms formats milliseconds with three decimals, a microsecond.
+func ms(v float64) string { return fmt.Sprintf("%.3f", v) }
+
+// seconds formats a count of seconds as a duration, such as "10s" or "1m30s".
+func seconds(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(time.Millisecond).String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

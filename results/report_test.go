@@ -1,0 +1,117 @@
+package results
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// checkGolden compares got with testdata/NAME, or rewrites the file when
+// UPDATE_GOLDEN=1.
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if os.Getenv("UPDATE_GOLDEN") == "1" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with UPDATE_GOLDEN=1 to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (UPDATE_GOLDEN=1 rewrites it); got:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+// candidateRun is a second, worse run: invalid, interrupted, failing SLOs.
+func candidateRun() *Run {
+	r := sampleRun()
+	r.Name = "candidate | v2"
+	r.StartedAt = r.StartedAt.Add(time.Hour)
+	r.Rate = Rate{Target: 50000, Achieved: 41234.5, Plan: "linear 1000->50000/s"}
+	r.Requests, r.Errors = 412345, 4123
+	r.StatusCodes = map[string]int64{"200": 408222, "500": 4000}
+	r.ErrorKinds = map[string]int64{"timeout": 100, "connection refused": 23}
+	r.Latency.Corrected.P99, r.Latency.Corrected.Max = 250.5, 1234.567
+	r.Valid = false
+	r.InvalidReasons = []string{"achieved rate 82.5% of the plan (under 98%)", "send lag p99 45ms above the 10ms bound"}
+	r.SLO = []Verdict{
+		{Expr: "p99 <= 25ms", OK: false, Observed: "p99 250.5ms"},
+		{Expr: "rate >= 49000", OK: false, Observed: "rate 41234.5/s"},
+	}
+	r.Interrupted = true
+	r.WarmupS = 0
+	return r
+}
+
+func TestReportGolden(t *testing.T) {
+	one := sampleRun()
+	same := sampleRun() // same name as one: labels fall back to time-name
+	same.StartedAt = same.StartedAt.Add(90 * time.Second)
+	for _, tc := range []struct {
+		name string
+		runs []*Run
+	}{
+		{"one", []*Run{one}},
+		{"two", []*Run{one, candidateRun()}},
+		{"same-name", []*Run{one, same}},
+		{"empty", []*Run{{Name: "empty"}}},
+	} {
+		for _, format := range Formats {
+			ext := map[string]string{FormatText: "txt", FormatJSON: "json", FormatMarkdown: "md"}[format]
+			t.Run(tc.name+"."+ext, func(t *testing.T) {
+				var buf bytes.Buffer
+				if err := Report(&buf, format, tc.runs...); err != nil {
+					t.Fatal(err)
+				}
+				checkGolden(t, filepath.Join("report", tc.name+"."+ext), buf.Bytes())
+			})
+		}
+	}
+}
+
+// TestReportJSONIsRunJSON checks that the JSON report of one run is
+// exactly its run.json, and of several an array of them.
+func TestReportJSONIsRunJSON(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteRun(dir, sampleRun()); err != nil {
+		t.Fatal(err)
+	}
+	file, _ := os.ReadFile(filepath.Join(dir, RunFile))
+	var buf bytes.Buffer
+	if err := Report(&buf, FormatJSON, sampleRun()); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf.Bytes(), file) {
+		t.Errorf("json report differs from run.json:\n%s\nrun.json:\n%s", buf.Bytes(), file)
+	}
+	buf.Reset()
+	if err := Report(&buf, FormatJSON, sampleRun(), candidateRun()); err != nil {
+		t.Fatal(err)
+	}
+	var runs []*Run
+	if err := json.Unmarshal(buf.Bytes(), &runs); err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 2 || !reflect.DeepEqual(runs[0], sampleRun()) || !reflect.DeepEqual(runs[1], candidateRun()) {
+		t.Errorf("json report of two runs reads back as %+v", runs)
+	}
+}
+
+func TestReportUnknownFormat(t *testing.T) {
+	err := Report(&bytes.Buffer{}, "yaml", sampleRun())
+	if !errors.Is(err, ErrUnknownFormat) || err.Error() != `unknown report format "yaml": expected one of text, json, markdown` {
+		t.Errorf("Report(yaml) = %v", err)
+	}
+}
