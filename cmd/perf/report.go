@@ -1,16 +1,100 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/perf-tools/perf/results"
 )
 
-// Placeholder: replaced by the real command.
+// reportFormats are the values of perf report --output; a new format is a
+// name here and a case in runReport.
+var reportFormats = []string{results.FormatText, results.FormatJSON, results.FormatMarkdown}
+
+// reportOptions are the settings of one perf report.
+type reportOptions struct {
+	dirs   []string
+	output string
+	stdout io.Writer
+}
+
 func newReportCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "report",
-		Short: "report (not yet built)",
-		RunE:  func(*cobra.Command, []string) error { return errors.New("report: not yet built") },
+	o := &reportOptions{}
+	cmd := &cobra.Command{
+		Use:   "report DIR...",
+		Short: "Print run directories as text, JSON or Markdown",
+		Long: `Print one or more run directories written by perf attack. Several runs are
+printed side by side, one column a run.
+
+The text report (the default) is a compact summary as wrk2 prints it: the
+run's target, planned and achieved rate, duration, requests, errors by status
+code and kind, send lag and generator CPU; the percentiles of corrected
+latency (timed from the intended send time, coordinated-omission safe) and
+service latency (from the actual send) side by side; and the run's validity
+and SLO verdicts. Latencies are in milliseconds.
+
+--output json prints run.json exactly for one run and a JSON array of them
+for several; --output markdown prints GitHub tables for pull requests and
+wikis.
+
+perf report only reads: it never re-evaluates SLOs nor changes the exit code
+for a failed run (perf attack and perf compare gate). A directory that is not
+a run directory, or whose run.json is unreadable or of another schema, is an
+error (exit 1); a bad --output is a usage error (exit 2).`,
+		Example: `  # the latest run
+  perf report perf-results/$(ls perf-results | tail -1)
+
+  # every run, side by side
+  perf report perf-results/*
+
+  # a pull-request comment
+  perf report --output markdown perf-results/20261127T123456Z-baseline perf-results/20261127T130102Z-candidate
+
+  # one figure for a script
+  perf report --output json perf-results/20261127T123456Z-smoke | jq .latency.corrected.p99_ms`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !slices.Contains(reportFormats, o.output) {
+				return usageErr(fmt.Errorf("--output %q: expected %s", o.output, strings.Join(reportFormats, ", ")))
+			}
+			o.dirs = args
+			o.stdout = cmd.OutOrStdout()
+			return runReport(cmd.Context(), o)
+		},
 	}
+	cmd.Flags().StringVarP(&o.output, "output", "o", results.FormatText,
+		"report `FORMAT`: "+strings.Join(reportFormats, ", "))
+	return cmd
+}
+
+// runReport reads the run directories and prints them.
+func runReport(_ context.Context, o *reportOptions) error {
+	runs := make([]*results.Run, 0, len(o.dirs))
+	for _, dir := range o.dirs {
+		r, err := results.ReadRun(dir)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, r)
+	}
+	var rep results.Reporter
+	switch o.output {
+	case results.FormatText:
+		rep = results.NewTextReporter(runs...)
+	case results.FormatJSON:
+		rep = results.NewJSONReporter(runs...)
+	case results.FormatMarkdown:
+		rep = results.NewMarkdownReporter(runs...)
+	default:
+		return usageErr(fmt.Errorf("--output %q: expected %s", o.output, strings.Join(reportFormats, ", ")))
+	}
+	if err := rep(o.stdout); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
 }
