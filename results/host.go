@@ -98,8 +98,9 @@ type TCPSample struct {
 	TimeWait int64 `json:"time_wait"`
 	Alloc    int64 `json:"alloc"`
 	// States counts sockets by state ("ESTABLISHED", "TIME_WAIT", ...),
-	// from /proc/net/tcp and tcp6. Absent when counting was skipped (too
-	// many sockets to count cheaply; see StatesTruncated).
+	// IPv4 and IPv6 together. Counting them walks the kernel's socket
+	// table, so it is done in one sample of ten by default; the other
+	// samples leave States out.
 	States map[string]int64 `json:"states,omitempty"`
 	// StatesTruncated says States counts only the first sockets listed.
 	StatesTruncated bool `json:"states_truncated,omitempty"`

@@ -39,9 +39,9 @@ func newPprofServer(t *testing.T) *httptest.Server {
 	return srv
 }
 
-// load sends requests to url from two goroutines until ctx is done, with at
+// sendLoad sends requests to url from two goroutines until ctx is done, with at
 // most max requests in all, and waits for them.
-func load(ctx context.Context, t *testing.T, url string, max int) {
+func sendLoad(ctx context.Context, t *testing.T, url string, max int) {
 	t.Helper()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -90,7 +90,7 @@ func TestProfiles(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		load(loadCtx, t, srv.URL+"/busy", 20000)
+		sendLoad(loadCtx, t, srv.URL+"/busy", 20000)
 	}()
 
 	warnings, err := Profiles(ctx, srv.URL, dir, time.Second, ProfileOptions{})

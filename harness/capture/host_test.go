@@ -1,0 +1,269 @@
+package capture
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/perf-tools/perf/results"
+)
+
+const fixtureProc = "testdata/proc"
+
+func TestReadTCPCountersFixture(t *testing.T) {
+	c, err := readTCPCounters(fixtureProc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := tcpCounters{retransSegs: 7, outSegs: 600, activeOpens: 11, passiveOpens: 12,
+		attemptFails: 13, estabResets: 14, currEstab: 3, listenOverflows: 21, listenDrops: 22}
+	if c != want {
+		t.Errorf("got %+v, want %+v", c, want)
+	}
+}
+
+func TestSectionValuesErrors(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Tcp: A B\nTcp: 1\n", "2 fields but 1 values"},
+		{"Tcp: A B\nTcp: 1 2\n", "no field RetransSegs"},
+		{"Udp: A\nUdp: 1\n", "no Tcp: section"},
+		{"Tcp: RetransSegs\nTcp: x\n", "field RetransSegs"},
+	} {
+		_, err := sectionValues([]byte(tc.in), "Tcp:", "RetransSegs")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("sectionValues(%q) error = %v, want %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+func TestSockstatFixture(t *testing.T) {
+	s, err := readSockstat(fixtureProc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (sockstat{inuse: 7, orphan: 1, tw: 2, alloc: 6}); s != want {
+		t.Errorf("got %+v, want %+v", s, want)
+	}
+}
+
+func TestCountTCPStatesFixture(t *testing.T) {
+	st, trunc, err := countTCPStates(fixtureProc, 100, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{"LISTEN": 2, "ESTABLISHED": 2, "TIME_WAIT": 1, "CLOSE_WAIT": 1}
+	if !maps.Equal(st, want) || trunc {
+		t.Errorf("got %v truncated=%v, want %v", st, trunc, want)
+	}
+	st, trunc, err = countTCPStates(fixtureProc, 3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int64{"LISTEN": 1, "ESTABLISHED": 2}; !maps.Equal(st, want) || !trunc {
+		t.Errorf("bounded: got %v truncated=%v, want %v truncated", st, trunc, want)
+	}
+
+	bad := t.TempDir()
+	os.MkdirAll(filepath.Join(bad, "net"), 0o755)
+	os.WriteFile(filepath.Join(bad, "net", "tcp"), []byte("header\n   0: 0100007F:1F90 00000000:0000 ZZ 0\n"), 0o644)
+	if _, _, err := countTCPStates(bad, 100, nil); err == nil || !strings.Contains(err.Error(), "malformed socket state") {
+		t.Errorf("malformed tcp: error = %v", err)
+	}
+}
+
+// serveLoopback starts a server on 127.0.0.1:0 and sends n requests to it,
+// so the loopback counters and the TCP states have something to show.
+func serveLoopback(t *testing.T, n int) {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Write(make([]byte, 4096))
+	}))
+	t.Cleanup(srv.Close)
+	for range n {
+		resp, err := http.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
+
+func TestSampleHost(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := StartHost(ctx, HostOptions{Interval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Burn CPU and send loopback traffic while it samples.
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		busyHandler(httptest.NewRecorder(), nil)
+		serveLoopback(t, 5)
+	}
+	h := r.Stop()
+	if len(h.Warnings) != 0 {
+		t.Errorf("warnings: %q", h.Warnings)
+	}
+	if len(h.Generator) < 3 {
+		t.Fatalf("%d samples in 500ms at 100ms, want >= 3", len(h.Generator))
+	}
+	var rx, cpuMax float64
+	for i, s := range h.Generator {
+		if i > 0 && s.T <= h.Generator[i-1].T {
+			t.Errorf("sample %d: t %v not after %v", i, s.T, h.Generator[i-1].T)
+		}
+		if len(s.PerCore) == 0 || s.MemTotalBytes == 0 || s.GOMAXPROCS == 0 || s.ProcRSSBytes == 0 {
+			t.Errorf("sample %d lacks data: %+v", i, s)
+		}
+		if s.ProcCPUPercent < 0 || s.HostCPUPercent < 0 || s.HostCPUPercent > 100 {
+			t.Errorf("sample %d: cpu out of range: %+v", i, s)
+		}
+		rx += s.Net.RxBytes
+		cpuMax = max(cpuMax, s.ProcCPUPercent)
+	}
+	if h.Generator[0].TCP.States["LISTEN"] == 0 {
+		t.Errorf("first sample counts no LISTEN socket: %v", h.Generator[0].TCP.States)
+	}
+	if rx == 0 {
+		t.Error("no loopback bytes seen")
+	}
+	if cpuMax == 0 {
+		t.Error("process CPU always 0 while burning CPU")
+	}
+	st := results.ProcessCPU(h.Generator)
+	if st.Samples != len(h.Generator) || st.MaxPercent != cpuMax || st.MeanPercent <= 0 || st.MeanPercent > st.MaxPercent {
+		t.Errorf("ProcessCPU = %+v (max seen %v)", st, cpuMax)
+	}
+
+	// The samples round-trip through host.json.
+	path := filepath.Join(t.TempDir(), results.HostFile)
+	if err := results.WriteHostSamples(path, h); err != nil {
+		t.Fatal(err)
+	}
+	back, err := results.ReadHostSamples(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Generator) != len(h.Generator) || !back.Start.Equal(h.Start) || back.Generator[1].Net != h.Generator[1].Net {
+		t.Errorf("host.json round trip changed the samples")
+	}
+}
+
+func TestSampleHostBadInput(t *testing.T) {
+	if _, err := StartHost(context.Background(), HostOptions{Interval: -time.Second}); err == nil {
+		t.Error("negative interval accepted")
+	}
+	if _, err := StartHost(context.Background(), HostOptions{TargetURL: "localhost:1"}); err == nil ||
+		!strings.Contains(err.Error(), "target host metrics address") {
+		t.Errorf("bad target address: error = %v", err)
+	}
+	// A process that does not exist: SampleHost never fails, it warns.
+	ctx, cancel := context.WithCancel(context.Background())
+	r := SampleHost(ctx, 10*time.Millisecond, 1<<30)
+	cancel()
+	h := r.Stop()
+	if len(h.Warnings) != 1 || !strings.Contains(h.Warnings[0], "process") {
+		t.Errorf("warnings: %q", h.Warnings)
+	}
+}
+
+func TestHostHandlerAndPoll(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle(HostPath, HostHandler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	// One GET: a sample as JSON.
+	resp, err := http.Get(srv.URL + HostPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var one results.HostSample
+	err = json.NewDecoder(resp.Body).Decode(&one)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("GET %s: %v %v %q", HostPath, resp.Status, err, resp.Header.Get("Content-Type"))
+	}
+	if one.MemTotalBytes == 0 || len(one.PerCore) == 0 || one.GOMAXPROCS == 0 {
+		t.Errorf("sample lacks data: %+v", one)
+	}
+	resp, err = http.Post(srv.URL+HostPath, "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %s, want 405", resp.Status)
+	}
+
+	// The recorder polls it.
+	u, err := HostURL(srv.URL)
+	if err != nil || u != srv.URL+HostPath {
+		t.Fatalf("HostURL(%q) = %q, %v", srv.URL, u, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := StartHost(ctx, HostOptions{Interval: 50 * time.Millisecond, TargetURL: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(400 * time.Millisecond) // let it take a few samples
+	h := r.Stop()
+	if len(h.Target) < 2 || len(h.Warnings) != 0 {
+		t.Fatalf("%d target samples, warnings %q", len(h.Target), h.Warnings)
+	}
+	for i, s := range h.Target {
+		if s.MemTotalBytes == 0 || (i > 0 && s.T <= h.Target[i-1].T) {
+			t.Errorf("target sample %d: %+v", i, s)
+		}
+	}
+}
+
+func TestPollNotAHostHandler(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "<html>hello</html>")
+	}))
+	t.Cleanup(srv.Close)
+	r, err := StartHost(context.Background(), HostOptions{Interval: 20 * time.Millisecond, TargetURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond)
+	h := r.Stop()
+	if len(h.Target) != 0 || len(h.Warnings) != 1 || !strings.Contains(h.Warnings[0], "not a host sample") {
+		t.Errorf("target %d samples, warnings %q", len(h.Target), h.Warnings)
+	}
+}
+
+// BenchmarkSample measures one host sample, the cost the recorder adds to
+// the load generator once a second: "default" counts TCP states in one
+// sample of ten, as the recorder does; "no-states" never counts them.
+func BenchmarkSample(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		every int
+	}{{"default", 0}, {"no-states", -1}} {
+		b.Run(bc.name, func(b *testing.B) {
+			s, err := newSampler(context.Background(), HostOptions{TCPStatesEvery: bc.every})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.sample(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,11 @@
+//go:build !linux
+
+package capture
+
+import "errors"
+
+// countTCPStatesNetlink needs Linux's sock_diag; elsewhere the caller falls
+// back to procfs.
+func countTCPStatesNetlink([]byte) (map[string]int64, error) {
+	return nil, errors.ErrUnsupported
+}
