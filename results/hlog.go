@@ -76,8 +76,9 @@ func NewHlogWriter(w io.Writer, start time.Time) (*HlogWriter, error) {
 func (hw *HlogWriter) WriteInterval(iv Interval) error {
 	start := iv.Start.Sub(hw.start).Seconds()
 	length := iv.End.Sub(iv.Start).Seconds()
-	if length < 0 {
-		return fmt.Errorf("write hlog interval at %.3fs: end before start", start)
+	if start < 0 || length < 0 {
+		return fmt.Errorf("write hlog interval %s..%s: expected an interval after the log's start %s, end after start",
+			iv.Start.Format(time.RFC3339Nano), iv.End.Format(time.RFC3339Nano), hw.start.Format(time.RFC3339Nano))
 	}
 	for _, th := range []struct {
 		tag string

@@ -161,3 +161,19 @@ func FuzzReadHlog(f *testing.F) {
 		}
 	})
 }
+
+func TestHlogWriterRejectsIntervalBeforeStart(t *testing.T) {
+	hw, err := NewHlogWriter(&bytes.Buffer{}, testStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iv := testInterval(-1, 1, time.Millisecond, false)
+	if err := hw.WriteInterval(iv); err == nil || !strings.Contains(err.Error(), "expected an interval after the log's start") {
+		t.Errorf("WriteInterval before the start = %v", err)
+	}
+	iv = testInterval(0, 1, time.Millisecond, false)
+	iv.End = iv.Start.Add(-time.Second)
+	if err := hw.WriteInterval(iv); err == nil {
+		t.Error("WriteInterval with its end before its start succeeded")
+	}
+}

@@ -62,7 +62,7 @@ func TestReportRunDir(t *testing.T) {
 	}
 
 	var stdout, stderr bytes.Buffer
-	if code := runPerf(t, []string{"report", dir}, &stdout, &stderr); code != exitOK {
+	if code := reportCLI(t, []string{"report", dir}, &stdout, &stderr); code != exitOK {
 		t.Fatalf("perf report: exit %d, stderr %s", code, stderr.String())
 	}
 	for _, want := range []string{"Run           cmd test\n", "p99               9.904    9.904\n", "slo p99 <= 5ms  FAIL (p99 9.904ms)\n"} {
@@ -72,7 +72,7 @@ func TestReportRunDir(t *testing.T) {
 	}
 
 	stdout.Reset()
-	if code := runPerf(t, []string{"report", "--output", "json", dir}, &stdout, &stderr); code != exitOK {
+	if code := reportCLI(t, []string{"report", "--output", "json", dir}, &stdout, &stderr); code != exitOK {
 		t.Fatalf("perf report --output json: exit %d, stderr %s", code, stderr.String())
 	}
 	file, err := os.ReadFile(filepath.Join(dir, results.RunFile))
@@ -94,7 +94,7 @@ func TestReportRunDir(t *testing.T) {
 	} {
 		stdout.Reset()
 		stderr.Reset()
-		if code := runPerf(t, tc.args, &stdout, &stderr); code != tc.code || !strings.Contains(stderr.String(), tc.err) {
+		if code := reportCLI(t, tc.args, &stdout, &stderr); code != tc.code || !strings.Contains(stderr.String(), tc.err) {
 			t.Errorf("perf %s: exit %d, stderr %q; want exit %d and %q", strings.Join(tc.args, " "), code, stderr.String(), tc.code, tc.err)
 		}
 		if stdout.Len() != 0 {
@@ -103,8 +103,8 @@ func TestReportRunDir(t *testing.T) {
 	}
 }
 
-// runPerf runs perf in-process with args.
-func runPerf(t *testing.T, args []string, stdout, stderr *bytes.Buffer) int {
+// reportCLI runs perf in-process with args.
+func reportCLI(t *testing.T, args []string, stdout, stderr *bytes.Buffer) int {
 	t.Helper()
 	return run(context.Background(), args, strings.NewReader(""), stdout, stderr)
 }
