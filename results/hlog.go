@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -246,6 +247,21 @@ func ReadHlog(r io.Reader) (*Hlog, error) {
 				ivs[i].Warmup = ivs[i].Start < lg.WarmupEnd-time.Millisecond/2
 			}
 		}
+	}
+	return lg, nil
+}
+
+// ReadHlogFile reads the interval log at path, such as a run directory's
+// latency.hlog; errors name the path.
+func ReadHlogFile(path string) (*Hlog, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	lg, err := ReadHlog(f)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return lg, nil
 }

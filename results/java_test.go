@@ -52,12 +52,7 @@ func TestHlogJavaReference(t *testing.T) {
 	if err := os.WriteFile(path, writeTestHlog(t, ivs...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	lg, err := ReadHlog(f)
+	lg, err := ReadHlogFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strconv"
 	"time"
 )
@@ -141,6 +142,21 @@ func ReadTimeline(r io.Reader) ([]TimelineRow, error) {
 		}
 		rows = append(rows, row)
 	}
+}
+
+// ReadTimelineFile reads the timeline at path, such as a run directory's
+// timeline.csv; errors name the path.
+func ReadTimelineFile(path string) ([]TimelineRow, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	rows, err := ReadTimeline(f)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return rows, nil
 }
 
 // nsToMS converts a histogram value in nanoseconds to milliseconds.

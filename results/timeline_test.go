@@ -3,6 +3,8 @@ package results
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -83,4 +85,24 @@ func FuzzReadTimeline(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestReadFilesNameThePath(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		read func(string) error
+		file string
+	}{
+		{func(p string) error { _, err := ReadHlogFile(p); return err }, HlogFile},
+		{func(p string) error { _, err := ReadTimelineFile(p); return err }, TimelineFile},
+	} {
+		path := filepath.Join(dir, tc.file)
+		if err := tc.read(path); err == nil || !strings.Contains(err.Error(), "read "+path+": ") {
+			t.Errorf("reading missing %s: %v", tc.file, err)
+		}
+		os.WriteFile(path, []byte("garbage\n"), 0o644)
+		if err := tc.read(path); err == nil || !strings.Contains(err.Error(), "read "+path+": ") {
+			t.Errorf("reading bad %s: %v", tc.file, err)
+		}
+	}
 }
