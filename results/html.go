@@ -1,0 +1,699 @@
+package results
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// FormatHTML is the format name of the HTML report. It is not among
+// Formats: the HTML report needs a run's whole directory (RunData), not
+// only its run.json.
+const FormatHTML = "html"
+
+// RunData is everything the HTML report draws from one run directory.
+type RunData struct {
+	// Dir is the run directory the data was loaded from.
+	Dir string
+	Run *Run
+	// Hlog is latency.hlog: the spectrum comes from its histograms.
+	Hlog *Hlog
+	// Timeline is timeline.csv, one row a second.
+	Timeline []TimelineRow
+	// Host is host.json; nil when the run has none.
+	Host *HostSamples
+}
+
+// LoadRunData reads a run directory for the HTML report: run.json,
+// latency.hlog and timeline.csv, which every run directory holds, and
+// host.json when it is there. The errors name the file and what is wrong.
+func LoadRunData(dir string) (*RunData, error) {
+	run, err := ReadRun(dir)
+	if err != nil {
+		return nil, err
+	}
+	d := &RunData{Dir: dir, Run: run}
+
+	path := filepath.Join(dir, HlogFile)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	d.Hlog, err = ReadHlog(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+
+	path = filepath.Join(dir, TimelineFile)
+	f, err = os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	d.Timeline, err = ReadTimeline(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+
+	path = filepath.Join(dir, HostFile)
+	d.Host, err = ReadHostSamples(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		d.Host, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// WriteRunHTML writes dir/report.html for the run in dir.
+func WriteRunHTML(dir string) error {
+	d, err := LoadRunData(dir)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, HTMLFile)
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := WriteHTML(f, d); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// NewHTMLReporter returns a reporter that writes the HTML report of runs.
+func NewHTMLReporter(runs ...*RunData) Reporter {
+	return func(w io.Writer) error { return WriteHTML(w, runs...) }
+}
+
+//go:embed html.tmpl
+var htmlTemplateText string
+
+var htmlTemplate = template.Must(template.New("report").Parse(htmlTemplateText))
+
+// WriteHTML writes a self-contained HTML page for one run or several
+// overlaid: validity, verdicts and a summary table at the top, then inline
+// SVG plots of the percentile spectrum (corrected and service latency, SLO
+// bounds drawn), latency, rate, errors and generator CPU over time. The
+// page needs no network and no script; a few lines of inline script only
+// record, after load, what the browser rendered (for tests) and show the
+// values under the pointer.
+//
+// Every data series is an SVG polyline of class "series" with its kind
+// ("corrected", "service", "p50", "p99", "max", "intended", "achieved",
+// "errors", "cpu"), a "run-N" class and a data-points attribute, inside an
+// <svg> whose id names the plot ("spectrum", "latency", "rate", "errors",
+// "cpu").
+func WriteHTML(w io.Writer, runs ...*RunData) error {
+	if len(runs) == 0 {
+		return errors.New("html report: no runs")
+	}
+	for i, d := range runs {
+		if d == nil || d.Run == nil {
+			return fmt.Errorf("html report: run %d has no run.json data", i+1)
+		}
+	}
+	view := buildHTMLView(runs)
+	if err := htmlTemplate.Execute(w, view); err != nil {
+		return fmt.Errorf("html report: %w", err)
+	}
+	return nil
+}
+
+// Colours of SLO bounds that hold and that fail.
+const (
+	sloPassColor = "#2E7D32"
+	sloFailColor = "#B00020"
+)
+
+// htmlPalette holds distinct colours, one a run when runs are overlaid
+// (Okabe–Ito, readable by colour-blind people).
+var htmlPalette = []string{"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"}
+
+func runColor(i int) string { return htmlPalette[i%len(htmlPalette)] }
+
+type htmlView struct {
+	Title string
+	Runs  []htmlRun
+	Plots []htmlPlot
+	// AllValid is false when any run is invalid.
+	AllValid bool
+}
+
+type htmlRun struct {
+	Index          int
+	Label          string
+	Color          string
+	Run            *Run
+	Valid          bool
+	InvalidReasons []string
+	SLO            []Verdict
+	Warnings       []string
+	Started        string
+	ErrorPercent   string
+}
+
+type htmlPlot struct {
+	ID    string
+	Title string
+	SVG   template.HTML
+	Note  string
+}
+
+func buildHTMLView(runs []*RunData) htmlView {
+	v := htmlView{AllValid: true}
+	labels := make([]string, len(runs))
+	for i, d := range runs {
+		labels[i] = d.Dir
+		if labels[i] == "" {
+			labels[i] = d.Run.Name
+		} else {
+			labels[i] = filepath.Base(filepath.Clean(labels[i]))
+		}
+		if labels[i] == "" || labels[i] == "." {
+			labels[i] = "run " + strconv.Itoa(i+1)
+		}
+	}
+	for i, d := range runs {
+		r := d.Run
+		hr := htmlRun{
+			Index:          i,
+			Label:          labels[i],
+			Color:          runColor(i),
+			Run:            r,
+			Valid:          r.Valid,
+			InvalidReasons: r.InvalidReasons,
+			SLO:            r.SLO,
+			Warnings:       r.Warnings,
+			Started:        r.StartedAt.UTC().Format(time.RFC3339),
+			ErrorPercent:   formatFloat(errorShare(r), 3) + "%",
+		}
+		if !r.Valid {
+			v.AllValid = false
+		}
+		v.Runs = append(v.Runs, hr)
+	}
+	if len(runs) == 1 {
+		v.Title = "perf report: " + labels[0]
+	} else {
+		v.Title = fmt.Sprintf("perf report: %d runs", len(runs))
+	}
+	v.Plots = []htmlPlot{
+		spectrumPlot(runs, labels),
+		latencyPlot(runs, labels),
+		ratePlot(runs, labels),
+		errorsPlot(runs, labels),
+		cpuPlot(runs, labels),
+	}
+	return v
+}
+
+// The plots' geometry, in SVG user units.
+const (
+	plotW, plotH                         = 900.0, 380.0
+	padLeft, padRight, padTop, padBottom = 70.0, 40.0, 20.0, 50.0
+)
+
+type pt struct{ x, y float64 }
+
+type series struct {
+	kind   string // class: corrected, service, p50, ...
+	run    int
+	label  string
+	color  string
+	dash   string
+	width  float64
+	points []pt
+}
+
+// mark is a horizontal bound drawn dashed from x0 to x1 at y, with a dot
+// at x1 (an SLO on the spectrum).
+type mark struct {
+	x0, x1, y float64
+	label     string
+	color     string
+}
+
+// band is a shaded x range (the warm-up).
+type band struct {
+	x0, x1 float64
+	label  string
+}
+
+type tick struct {
+	v     float64
+	label string
+}
+
+type svgPlot struct {
+	id             string
+	xLabel, yLabel string
+	xMin, xMax     float64
+	yMin, yMax     float64
+	xTicks, yTicks []tick
+	series         []series
+	marks          []mark
+	bands          []band
+}
+
+// spectrumX maps a percentile (0..100) to the spectrum's x axis:
+// log10(1/(1-p)), so 90% is 1, 99% is 2, 99.9% is 3.
+func spectrumX(percentile float64) float64 {
+	return -math.Log10(1 - percentile/100)
+}
+
+// spectrumMaxX is the right end of the spectrum: 99.999%.
+const spectrumMaxX = 5
+
+// spectrumPoints samples h (nanoseconds) along the spectrum's x axis, in
+// milliseconds, up to 99.999% or the percentile the sample count resolves.
+func spectrumPoints(h *hdrhistogram.Histogram) []pt {
+	n := h.TotalCount()
+	if n == 0 {
+		return nil
+	}
+	xEnd := math.Min(spectrumMaxX, math.Log10(float64(n)))
+	var pts []pt
+	const step = 0.025
+	for x := 0.0; ; x += step {
+		if x > xEnd {
+			x = xEnd
+		}
+		p := 100 * (1 - math.Pow(10, -x))
+		pts = append(pts, pt{x, float64(h.ValueAtQuantile(p)) / 1e6})
+		if x >= xEnd {
+			break
+		}
+	}
+	if xEnd == 0 { // a single value
+		pts = append(pts, pt{0.001, float64(h.Max()) / 1e6})
+	}
+	return pts
+}
+
+func spectrumPlot(runs []*RunData, labels []string) htmlPlot {
+	p := svgPlot{id: "spectrum", xLabel: "percentile", yLabel: "latency (ms)", xMin: 0, xMax: spectrumMaxX}
+	for i, pc := range []string{"0%", "90%", "99%", "99.9%", "99.99%", "99.999%"} {
+		p.xTicks = append(p.xTicks, tick{float64(i), pc})
+	}
+	single := len(runs) == 1
+	var empty []string
+	markAt := map[string]int{}
+	for i, d := range runs {
+		if d.Hlog == nil {
+			empty = append(empty, labels[i])
+			continue
+		}
+		for k, tag := range []string{TagCorrected, TagService} {
+			pts := spectrumPoints(d.Hlog.Total(tag, false))
+			if len(pts) == 0 {
+				continue
+			}
+			s := series{kind: tag, run: i, label: labelFor(labels[i], tag, single), color: runColor(i), width: 2, points: pts}
+			if single {
+				s.color = runColor(k)
+			}
+			if tag == TagService {
+				s.dash = "6 4"
+			}
+			p.series = append(p.series, s)
+		}
+		for _, v := range d.Run.SLO {
+			slo, err := ParseSLO(v.Expr)
+			if err != nil || slo.Latency == 0 {
+				continue
+			}
+			pc := map[string]float64{"p50": 50, "p90": 90, "p95": 95, "p99": 99, "p999": 99.9, "max": 100}[slo.Metric]
+			x1 := float64(spectrumMaxX)
+			if pc < 100 {
+				x1 = spectrumX(pc)
+			}
+			// One mark an SLO, however many runs share it; red when any
+			// run fails it.
+			key := slo.String()
+			j, seen := markAt[key]
+			if !seen {
+				j = len(p.marks)
+				markAt[key] = j
+				p.marks = append(p.marks, mark{x0: 0, x1: x1, y: float64(slo.Latency) / 1e6, label: "SLO " + key, color: sloPassColor})
+			}
+			if !v.OK {
+				p.marks[j].color = sloFailColor
+				p.marks[j].label = "SLO " + key + " (failed)"
+			}
+		}
+	}
+	p.yMin, p.yMax = 0, p.maxY()
+	note := ""
+	if len(p.series) == 0 {
+		note = "No latency recorded in the measured window."
+	}
+	if len(empty) > 0 {
+		note += " No latency.hlog for " + strings.Join(empty, ", ") + "."
+	}
+	return htmlPlot{ID: p.id, Title: "Percentile spectrum (corrected solid, service dashed; SLO bounds with a dot at their percentile)", SVG: p.render(), Note: strings.TrimSpace(note)}
+}
+
+// labelFor names a series: the kind alone for one run, "run: kind" for
+// several.
+func labelFor(run, kind string, single bool) string {
+	if single {
+		return kind
+	}
+	return run + ": " + kind
+}
+
+// warmupBand returns the shaded warm-up of a timeline, if it has one.
+func warmupBand(rows []TimelineRow) (band, bool) {
+	var end float64
+	found := false
+	for _, r := range rows {
+		if r.Warmup {
+			found = true
+			end = math.Max(end, r.Second+1)
+		}
+	}
+	return band{x0: 0, x1: end, label: "warm-up"}, found
+}
+
+// timePlot builds a plot over the runs' seconds from one or more columns
+// of each run's timeline.
+func timePlot(id, yLabel string, runs []*RunData, labels []string, cols []timeCol) svgPlot {
+	p := svgPlot{id: id, xLabel: "time (s)", yLabel: yLabel}
+	single := len(runs) == 1
+	for i, d := range runs {
+		for k, c := range cols {
+			var pts []pt
+			for _, r := range d.Timeline {
+				pts = append(pts, pt{r.Second, c.get(r)})
+			}
+			if len(pts) == 0 {
+				continue
+			}
+			s := series{kind: c.kind, run: i, label: labelFor(labels[i], c.kind, single), color: runColor(i), dash: c.dash, width: c.width, points: pts}
+			if single {
+				s.color = runColor(k)
+			}
+			p.series = append(p.series, s)
+		}
+		if b, ok := warmupBand(d.Timeline); ok && i == 0 {
+			p.bands = append(p.bands, b)
+		}
+	}
+	p.fitTime()
+	return p
+}
+
+type timeCol struct {
+	kind  string
+	dash  string
+	width float64
+	get   func(TimelineRow) float64
+}
+
+func latencyPlot(runs []*RunData, labels []string) htmlPlot {
+	p := timePlot("latency", "corrected latency (ms)", runs, labels, []timeCol{
+		{"p50", "2 3", 1.5, func(r TimelineRow) float64 { return r.P50MS }},
+		{"p99", "", 2, func(r TimelineRow) float64 { return r.P99MS }},
+		{"max", "6 3", 1, func(r TimelineRow) float64 { return r.MaxMS }},
+	})
+	return htmlPlot{ID: p.id, Title: "Latency over time (corrected p50 dotted, p99 solid, max dashed)", SVG: p.render(), Note: timelineNote(runs, labels)}
+}
+
+func ratePlot(runs []*RunData, labels []string) htmlPlot {
+	p := timePlot("rate", "requests/s", runs, labels, []timeCol{
+		{"intended", "6 4", 1.5, func(r TimelineRow) float64 { return r.IntendedRate }},
+		{"achieved", "", 2, func(r TimelineRow) float64 { return r.AchievedRate }},
+	})
+	return htmlPlot{ID: p.id, Title: "Rate over time (intended dashed, achieved solid)", SVG: p.render(), Note: timelineNote(runs, labels)}
+}
+
+func errorsPlot(runs []*RunData, labels []string) htmlPlot {
+	p := timePlot("errors", "errors/s", runs, labels, []timeCol{
+		{"errors", "", 2, func(r TimelineRow) float64 { return float64(r.Errors) }},
+	})
+	return htmlPlot{ID: p.id, Title: "Errors over time", SVG: p.render(), Note: timelineNote(runs, labels)}
+}
+
+func timelineNote(runs []*RunData, labels []string) string {
+	var empty []string
+	for i, d := range runs {
+		if len(d.Timeline) == 0 {
+			empty = append(empty, labels[i])
+		}
+	}
+	if len(empty) == 0 {
+		return ""
+	}
+	return "No timeline rows for " + strings.Join(empty, ", ") + "."
+}
+
+func cpuPlot(runs []*RunData, labels []string) htmlPlot {
+	p := svgPlot{id: "cpu", xLabel: "time (s)", yLabel: "generator CPU (% of GOMAXPROCS)"}
+	single := len(runs) == 1
+	var missing []string
+	k := 0
+	for i, d := range runs {
+		if d.Host == nil {
+			missing = append(missing, labels[i])
+			continue
+		}
+		// Host sample times count from the host's start; shift them onto
+		// the timeline's clock (the log's start) when both are known.
+		shift := 0.0
+		if d.Hlog != nil && !d.Hlog.StartTime.IsZero() && !d.Host.Start.IsZero() {
+			shift = d.Host.Start.Sub(d.Hlog.StartTime).Seconds()
+		}
+		gens := d.Host.Generators()
+		names := make([]string, 0, len(gens))
+		for n := range gens {
+			names = append(names, n)
+		}
+		sortStrings(names)
+		for _, n := range names {
+			var pts []pt
+			for _, s := range gens[n] {
+				pts = append(pts, pt{s.T + shift, s.ProcCPUPercent})
+			}
+			label := labels[i]
+			if n != "generator" {
+				label += " " + n
+			}
+			s := series{kind: "cpu", run: i, label: labelFor(label, "generator CPU", single && len(names) == 1), color: runColor(i), width: 2, points: pts}
+			if single {
+				s.color = runColor(k)
+			}
+			k++
+			p.series = append(p.series, s)
+		}
+		if b, ok := warmupBand(d.Timeline); ok && i == 0 {
+			p.bands = append(p.bands, b)
+		}
+	}
+	p.fitTime()
+	p.yMin, p.yMax = 0, math.Max(100, p.yMax)
+	p.yTicks = niceTicks(p.yMin, p.yMax, 5)
+	p.yMax = p.yTicks[len(p.yTicks)-1].v
+	// 100% of GOMAXPROCS is saturation: the generator measures itself.
+	p.marks = append(p.marks, mark{x0: p.xMin, x1: p.xMax, y: 100, label: "saturated", color: sloFailColor})
+	note := ""
+	if len(missing) > 0 {
+		note = "No host.json for " + strings.Join(missing, ", ") + ": generator CPU was not sampled."
+	}
+	return htmlPlot{ID: p.id, Title: "Generator CPU over time", SVG: p.render(), Note: note}
+}
+
+// sortStrings sorts s in place (insertion sort; s is tiny).
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+// maxY returns the top of the y axis: the highest point or mark, with a
+// margin, and at least 1.
+func (p *svgPlot) maxY() float64 {
+	m := 0.0
+	for _, s := range p.series {
+		for _, q := range s.points {
+			m = math.Max(m, q.y)
+		}
+	}
+	for _, mk := range p.marks {
+		m = math.Max(m, mk.y)
+	}
+	if m <= 0 {
+		return 1
+	}
+	return m * 1.05
+}
+
+// fitTime sets a time plot's ranges and ticks from its data.
+func (p *svgPlot) fitTime() {
+	p.xMin, p.xMax = 0, 1
+	for _, s := range p.series {
+		for _, q := range s.points {
+			p.xMax = math.Max(p.xMax, q.x+1)
+		}
+	}
+	for _, b := range p.bands {
+		p.xMax = math.Max(p.xMax, b.x1)
+	}
+	p.xTicks = niceTicks(0, p.xMax, 8)
+	p.yMin, p.yMax = 0, p.maxY()
+}
+
+// niceTicks returns about n ticks from lo to at least hi at a step of 1, 2
+// or 5 times a power of ten.
+func niceTicks(lo, hi float64, n int) []tick {
+	if hi <= lo {
+		hi = lo + 1
+	}
+	raw := (hi - lo) / float64(n)
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, f := range []float64{1, 2, 5, 10} {
+		step = f * mag
+		if step >= raw {
+			break
+		}
+	}
+	var ticks []tick
+	for v := math.Floor(lo/step) * step; ; v += step {
+		ticks = append(ticks, tick{v, strconv.FormatFloat(roundTick(v, step), 'f', -1, 64)})
+		if v >= hi-1e-9*step {
+			break
+		}
+	}
+	return ticks
+}
+
+// roundTick removes floating-point noise from a tick value.
+func roundTick(v, step float64) float64 {
+	digits := math.Max(0, -math.Floor(math.Log10(step))+1)
+	p := math.Pow(10, digits)
+	return math.Round(v*p) / p
+}
+
+// render draws the plot as an inline SVG element.
+func (p *svgPlot) render() template.HTML {
+	if p.yTicks == nil {
+		p.yTicks = niceTicks(p.yMin, p.yMax, 5)
+		p.yMax = p.yTicks[len(p.yTicks)-1].v
+	}
+	if p.xMax <= p.xMin {
+		p.xMax = p.xMin + 1
+	}
+	iw, ih := plotW-padLeft-padRight, plotH-padTop-padBottom
+	sx := func(x float64) float64 { return padLeft + (x-p.xMin)/(p.xMax-p.xMin)*iw }
+	sy := func(y float64) float64 { return padTop + ih - (y-p.yMin)/(p.yMax-p.yMin)*ih }
+	f := func(v float64) string { return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) }
+	esc := template.HTMLEscapeString
+
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg id="%s" class="plot" viewBox="0 0 %s %s" role="img" aria-label="%s" data-series="%d" data-x-min="%s" data-x-max="%s" data-y-max="%s">`,
+		p.id, f(plotW), f(plotH), esc(p.yLabel+" by "+p.xLabel), len(p.series), fv(p.xMin), fv(p.xMax), fv(p.yMax))
+	fmt.Fprintf(&b, `<rect class="frame" x="%s" y="%s" width="%s" height="%s"/>`, f(padLeft), f(padTop), f(iw), f(ih))
+	for _, bd := range p.bands {
+		fmt.Fprintf(&b, `<rect class="band" x="%s" y="%s" width="%s" height="%s"><title>%s</title></rect>`,
+			f(sx(bd.x0)), f(padTop), f(sx(bd.x1)-sx(bd.x0)), f(ih), esc(bd.label))
+		fmt.Fprintf(&b, `<text class="band-label" x="%s" y="%s">%s</text>`, f(sx(bd.x0)+4), f(padTop+14), esc(bd.label))
+	}
+	for _, t := range p.yTicks {
+		y := sy(t.v)
+		fmt.Fprintf(&b, `<line class="grid" x1="%s" y1="%s" x2="%s" y2="%s"/>`, f(padLeft), f(y), f(padLeft+iw), f(y))
+		fmt.Fprintf(&b, `<text class="tick y" x="%s" y="%s">%s</text>`, f(padLeft-6), f(y+4), esc(t.label))
+	}
+	for _, t := range p.xTicks {
+		if t.v < p.xMin || t.v > p.xMax {
+			continue
+		}
+		x := sx(t.v)
+		fmt.Fprintf(&b, `<line class="grid" x1="%s" y1="%s" x2="%s" y2="%s"/>`, f(x), f(padTop), f(x), f(padTop+ih))
+		fmt.Fprintf(&b, `<text class="tick x" x="%s" y="%s">%s</text>`, f(x), f(padTop+ih+18), esc(t.label))
+	}
+	fmt.Fprintf(&b, `<text class="axis-label" x="%s" y="%s">%s</text>`, f(padLeft+iw/2), f(plotH-8), esc(p.xLabel))
+	fmt.Fprintf(&b, `<text class="axis-label" transform="translate(16 %s) rotate(-90)">%s</text>`, f(padTop+ih/2), esc(p.yLabel))
+	for i, mk := range p.marks {
+		y := sy(mk.y)
+		fmt.Fprintf(&b, `<g class="mark" id="%s-mark-%d" data-y="%s"><line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`,
+			p.id, i, fv(mk.y), f(sx(mk.x0)), f(y), f(sx(mk.x1)), f(y), mk.color)
+		if mk.x1 < p.xMax {
+			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="4" fill="%s"/>`, f(sx(mk.x1)), f(y), mk.color)
+		}
+		fmt.Fprintf(&b, `<text x="%s" y="%s" fill="%s">%s</text><title>%s</title></g>`, f(sx(mk.x0)+6), f(y-5), mk.color, esc(mk.label), esc(mk.label))
+	}
+	for _, s := range p.series {
+		fmt.Fprintf(&b, `<polyline class="series %s run-%d" data-run="%d" data-points="%d" data-label="%s" fill="none" stroke="%s" stroke-width="%s"`,
+			s.kind, s.run, s.run, len(s.points), esc(s.label), s.color, f(s.width))
+		if s.dash != "" {
+			fmt.Fprintf(&b, ` stroke-dasharray="%s"`, s.dash)
+		}
+		b.WriteString(` points="`)
+		for j, q := range s.points {
+			if j > 0 {
+				b.WriteByte(' ')
+			}
+			x := math.Max(padLeft, math.Min(padLeft+iw, sx(q.x)))
+			y := math.Max(padTop, math.Min(padTop+ih, sy(q.y)))
+			b.WriteString(f(x) + "," + f(y))
+		}
+		fmt.Fprintf(&b, `" data-values="%s"><title>%s</title></polyline>`, esc(valuesAttr(s.points)), esc(s.label))
+	}
+	// The legend, top right inside the frame.
+	lx, ly := padLeft+iw-8, padTop+14
+	if len(p.series) > 0 {
+		longest := 0
+		for _, s := range p.series {
+			longest = max(longest, len([]rune(s.label)))
+		}
+		w := 40 + 6.5*float64(longest)
+		fmt.Fprintf(&b, `<rect class="legend-bg" x="%s" y="%s" width="%s" height="%s"/>`,
+			f(lx-w), f(ly-13), f(w+4), f(16*float64(len(p.series))+4))
+	}
+	for i, s := range p.series {
+		y := ly + float64(i)*16
+		fmt.Fprintf(&b, `<g class="legend"><line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="%s"`, f(lx-24), f(y-4), f(lx), f(y-4), s.color, f(s.width))
+		if s.dash != "" {
+			fmt.Fprintf(&b, ` stroke-dasharray="%s"`, s.dash)
+		}
+		fmt.Fprintf(&b, `/><text x="%s" y="%s">%s</text></g>`, f(lx-30), f(y), esc(s.label))
+	}
+	b.WriteString(`<text class="hover" x="0" y="0"></text></svg>`)
+	return template.HTML(b.String()) //nolint:gosec // every text above is escaped
+}
+
+// fv formats a data value for an attribute.
+func fv(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+
+// valuesAttr lists the data values "x,y x,y" for the hover read-out.
+func valuesAttr(pts []pt) string {
+	var b strings.Builder
+	for i, q := range pts {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(fv(q.x) + "," + fv(q.y))
+	}
+	return b.String()
+}
