@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/perf-tools/perf/results"
+)
+
+// runWithMerge runs the perf command tree with "report merge" in it (added
+// here when perf report does not have it yet) and returns the exit code
+// and output, as run does.
+func runWithMerge(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	root := newRootCmd()
+	var report *cobra.Command
+	for _, c := range root.Commands() {
+		if c.Name() == "report" {
+			report = c
+		}
+	}
+	if report == nil {
+		t.Fatal("no report command")
+	}
+	found := false
+	for _, c := range report.Commands() {
+		found = found || c.Name() == "merge"
+	}
+	if !found {
+		m := newReportMergeCmd()
+		report.AddCommand(m)
+		propagateFlagErrors(m)
+	}
+	var stdout, stderr bytes.Buffer
+	root.SetArgs(args)
+	root.SetOut(&stdout)
+	root.SetErr(&stderr)
+	err := root.ExecuteContext(context.Background())
+	if err != nil {
+		stderr.WriteString(err.Error())
+		return exitCode(err), stdout.String(), stderr.String()
+	}
+	return exitOK, stdout.String(), stderr.String()
+}
+
+// writeMergeSource writes a run directory of one generator with the results
+// writers: seconds one-second intervals (no warm-up), each with the latencies
+// lat, and returns it.
+func writeMergeSource(t *testing.T, parent, name string, start time.Time, seconds int, lat []time.Duration, valid bool) string {
+	t.Helper()
+	dir, err := results.NewRunDir(parent, name, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hf, err := os.Create(filepath.Join(dir, results.HlogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hf.Close()
+	tf, err := os.Create(filepath.Join(dir, results.TimelineFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tf.Close()
+	hw, err := results.NewHlogWriter(hf, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := results.NewTimelineWriter(tf)
+	total := results.NewHistogram()
+	for i := range seconds {
+		iv := results.Interval{
+			Start: start.Add(time.Duration(i) * time.Second), End: start.Add(time.Duration(i+1) * time.Second),
+			Corrected: results.NewHistogram(), Service: results.NewHistogram(), Lag: results.NewHistogram(),
+			Intended: int64(len(lat)), Completed: int64(len(lat)),
+		}
+		for _, d := range lat {
+			results.Record(iv.Corrected, d)
+			results.Record(iv.Service, d)
+		}
+		total.Merge(iv.Corrected)
+		if err := hw.WriteInterval(iv); err != nil {
+			t.Fatal(err)
+		}
+		if err := tw.WriteInterval(iv, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := int64(seconds * len(lat))
+	run := &results.Run{
+		Name: name, StartedAt: start, DurationS: float64(seconds), Target: "http://127.0.0.1:1/",
+		Rate:     results.Rate{Target: float64(len(lat)), Achieved: float64(len(lat))},
+		Requests: n, StatusCodes: map[string]int64{"200": n},
+		Latency: results.Latency{Corrected: results.Summarize(total), Service: results.Summarize(total)},
+		Valid:   valid,
+	}
+	if !valid {
+		run.InvalidReasons = []string{"send lag p99 above 10ms"}
+	}
+	if err := results.WriteRun(dir, run); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestReportMerge(t *testing.T) {
+	tmp := t.TempDir()
+	start := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	var fast, slow []time.Duration
+	for i := 1; i <= 100; i++ {
+		fast = append(fast, time.Duration(i)*10*time.Microsecond)
+		slow = append(slow, time.Duration(i)*time.Millisecond)
+	}
+	a := writeMergeSource(t, tmp, "gen-0", start, 3, fast, true)
+	b := writeMergeSource(t, tmp, "gen-1", start.Add(100*time.Millisecond), 3, slow, false)
+	out := filepath.Join(tmp, "merged")
+
+	code, stdout, stderr := runWithMerge(t, "report", "merge", a, b, "--out", out)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.TrimSpace(stdout) != out {
+		t.Errorf("stdout %q, want the merged directory %q", stdout, out)
+	}
+	if !strings.Contains(stderr, "merged 2 runs: 600 requests") || !strings.Contains(stderr, "INVALID") {
+		t.Errorf("stderr %q", stderr)
+	}
+	run, err := results.ReadRun(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := results.NewHistogram()
+	for range 3 {
+		for _, d := range append(append([]time.Duration{}, fast...), slow...) {
+			results.Record(want, d)
+		}
+	}
+	if run.Requests != 600 || run.Valid || run.Latency.Corrected != results.Summarize(want) {
+		t.Errorf("merged run: requests %d valid %v corrected %+v, want 600 false %+v",
+			run.Requests, run.Valid, run.Latency.Corrected, results.Summarize(want))
+	}
+
+	// perf report reads the merged directory as any run directory.
+	code, stdout, stderr = runWithMerge(t, "report", "--output", "json", out)
+	if code != exitOK || !strings.Contains(stdout, `"requests": 600`) {
+		t.Errorf("perf report on the merged run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+
+	// Usage errors: too few directories, no --out, a non-empty --out.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"report", "merge", a, "--out", filepath.Join(tmp, "x")}, "expected at least 2"},
+		{[]string{"report", "merge", a, b}, "--out DIR is required"},
+		{[]string{"report", "merge", a, b, "--out", out}, "not empty"},
+		{[]string{"report", "merge", a, b, "--out", filepath.Join(a, results.RunFile)}, "not a directory"},
+		{[]string{"report", "merge", a, b, "--bogus"}, "unknown flag"},
+	} {
+		code, _, stderr := runWithMerge(t, tc.args...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr, exitUsage, tc.want)
+		}
+	}
+	// Not a run directory: a runtime error naming it.
+	code, _, stderr = runWithMerge(t, "report", "merge", a, tmp, "--out", filepath.Join(tmp, "y"))
+	if code != exitRuntime || !strings.Contains(stderr, "not a perf run directory") {
+		t.Errorf("merging a non-run directory: exit %d, stderr %q", code, stderr)
+	}
+}

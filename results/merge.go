@@ -1,0 +1,514 @@
+package results
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// mergeSource is one run directory read for Merge.
+type mergeSource struct {
+	dir, name string
+	run       *Run
+	hlog      *Hlog
+	timeline  []TimelineRow
+	host      *HostSamples
+}
+
+// mergeBucket is one whole wall-clock second of the merged run.
+type mergeBucket struct {
+	iv Interval
+}
+
+// Merge combines the run directories dirs, written by load generators that
+// attacked together, into one new run directory out, an ordinary run
+// directory that report, compare and the HTML report read as any other.
+//
+// latency.hlog: the intervals of every source are placed on the wall clock
+// (the log's StartTime plus the interval's offset), rounded to the nearest
+// whole second, and the histograms of each second are added: no sample is
+// lost or approximated. A merged second is warm-up when any source was
+// warming up in it. timeline.csv is recomputed from the merged seconds
+// (intended and completed counts and errors added; percentiles of the
+// merged histogram).
+//
+// run.json: requests, errors, status codes and error kinds are summed, so
+// are the target and achieved rates; the percentiles are those of the union
+// of every source's measured (non-warm-up) samples; the run is valid when
+// every source is, and each invalid reason and warning is kept, prefixed
+// with its source directory; the SLOs are evaluated again on the merged
+// summary. host.json keeps each source's samples under the source
+// directory's base name (HostSamples.Parts); pprof/ keeps each source's
+// profiles under pprof/NAME/.
+//
+// out must not exist or be an empty directory. Merge needs at least two
+// sources; every source must be a run directory with run.json,
+// latency.hlog and timeline.csv (one row per interval of the log).
+func Merge(dirs []string, out string) error {
+	if len(dirs) < 2 {
+		return fmt.Errorf("merge: %d run directories, expected at least 2", len(dirs))
+	}
+	if out == "" {
+		return errors.New("merge: no output directory")
+	}
+	srcs := make([]*mergeSource, 0, len(dirs))
+	names := map[string]int{}
+	for _, dir := range dirs {
+		s, err := readMergeSource(dir)
+		if err != nil {
+			return fmt.Errorf("merge: %w", err)
+		}
+		// Name each source by its directory, unique among the sources.
+		base := filepath.Base(filepath.Clean(dir))
+		names[base]++
+		s.name = base
+		if n := names[base]; n > 1 {
+			s.name = fmt.Sprintf("%s-%d", base, n)
+		}
+		srcs = append(srcs, s)
+	}
+	created, err := prepareOut(out)
+	if err != nil {
+		return fmt.Errorf("merge: %w", err)
+	}
+	if err := mergeInto(srcs, dirs, out); err != nil {
+		// Leave no half-written run directory behind.
+		if created {
+			os.RemoveAll(out)
+		} else if ents, rerr := os.ReadDir(out); rerr == nil {
+			for _, e := range ents {
+				os.RemoveAll(filepath.Join(out, e.Name()))
+			}
+		}
+		return fmt.Errorf("merge: %w", err)
+	}
+	return nil
+}
+
+// mergeInto writes the merged run of srcs into out, an empty directory.
+func mergeInto(srcs []*mergeSource, dirs []string, out string) error {
+	intervals, start, err := mergeIntervals(srcs)
+	if err != nil {
+		return err
+	}
+	run := mergeRuns(srcs, dirs, out)
+
+	if err := writeMergedLogs(out, start, intervals); err != nil {
+		return err
+	}
+	if h := mergeHosts(srcs); h != nil {
+		if err := WriteHostSamples(filepath.Join(out, HostFile), h); err != nil {
+			return err
+		}
+	}
+	for _, s := range srcs {
+		if err := copyPprof(filepath.Join(s.dir, PprofDir), filepath.Join(out, PprofDir, s.name)); err != nil {
+			run.Warnings = append(run.Warnings, fmt.Sprintf("%s: %v", s.dir, err))
+		}
+	}
+	if err := WriteRun(out, run); err != nil {
+		return err
+	}
+	return nil
+}
+
+// readMergeSource reads the files of one source run directory.
+func readMergeSource(dir string) (*mergeSource, error) {
+	run, err := ReadRun(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &mergeSource{dir: dir, run: run}
+	path := filepath.Join(dir, HlogFile)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	s.hlog, err = ReadHlog(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if s.hlog.StartTime.IsZero() {
+		return nil, fmt.Errorf("read %s: no #[StartTime: ...] line; expected a latency.hlog written by perf attack, whose intervals can be placed on the wall clock", path)
+	}
+	path = filepath.Join(dir, TimelineFile)
+	f, err = os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	s.timeline, err = ReadTimeline(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if n, m := len(s.timeline), len(s.hlog.Intervals[TagCorrected]); n != m {
+		return nil, fmt.Errorf("%s: %s has %d rows but %s has %d %s intervals; expected one row per interval",
+			dir, TimelineFile, n, HlogFile, m, TagCorrected)
+	}
+	path = filepath.Join(dir, HostFile)
+	if _, err := os.Stat(path); err == nil {
+		if s.host, err = ReadHostSamples(path); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// prepareOut creates out, refusing a file or a directory with files in it.
+// It reports whether it created out.
+func prepareOut(out string) (bool, error) {
+	fi, err := os.Stat(out)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return false, fmt.Errorf("create %s: %w", out, err)
+		}
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("output %s: %w", out, err)
+	case !fi.IsDir():
+		return false, fmt.Errorf("output %s: not a directory; expected a new or empty directory", out)
+	}
+	ents, err := os.ReadDir(out)
+	if err != nil {
+		return false, fmt.Errorf("output %s: %w", out, err)
+	}
+	if len(ents) > 0 {
+		return false, fmt.Errorf("output %s: directory not empty; expected a new or empty directory", out)
+	}
+	return false, nil
+}
+
+// mergeIntervals places every source interval on the wall clock and adds
+// those of each second. It returns the merged intervals in time order and
+// the merged log's start (the first second).
+func mergeIntervals(srcs []*mergeSource) ([]Interval, time.Time, error) {
+	buckets := map[int64]*mergeBucket{}
+	bucket := func(sec int64) *mergeBucket {
+		b := buckets[sec]
+		if b == nil {
+			start := time.Unix(sec, 0).UTC()
+			b = &mergeBucket{iv: Interval{Start: start, End: start,
+				Corrected: NewHistogram(), Service: NewHistogram(), Lag: NewHistogram()}}
+			buckets[sec] = b
+		}
+		return b
+	}
+	for _, s := range srcs {
+		corrected := s.hlog.Intervals[TagCorrected]
+		for i, iv := range corrected {
+			abs := s.hlog.StartTime.Add(iv.Start)
+			sec := int64(math.Round(float64(abs.UnixNano()) / 1e9))
+			b := bucket(sec)
+			length := iv.End - iv.Start
+			if end := b.iv.Start.Add(length); end.After(b.iv.End) {
+				b.iv.End = end
+			}
+			b.iv.Warmup = b.iv.Warmup || iv.Warmup
+			if err := addHistogram(b.iv.Corrected, iv.Histogram); err != nil {
+				return nil, time.Time{}, fmt.Errorf("%s: %s interval %d: %w", s.dir, TagCorrected, i+1, err)
+			}
+			row := s.timeline[i]
+			lsec := length.Seconds()
+			b.iv.Intended += int64(math.Round(row.IntendedRate * lsec))
+			b.iv.Completed += int64(math.Round(row.AchievedRate * lsec))
+			b.iv.Errors += row.Errors
+		}
+		for _, tag := range []string{TagService, TagLag} {
+			for i, iv := range s.hlog.Intervals[tag] {
+				abs := s.hlog.StartTime.Add(iv.Start)
+				b := bucket(int64(math.Round(float64(abs.UnixNano()) / 1e9)))
+				dst := b.iv.Service
+				if tag == TagLag {
+					dst = b.iv.Lag
+				}
+				if err := addHistogram(dst, iv.Histogram); err != nil {
+					return nil, time.Time{}, fmt.Errorf("%s: %s interval %d: %w", s.dir, tag, i+1, err)
+				}
+			}
+		}
+	}
+	if len(buckets) == 0 {
+		return nil, time.Time{}, errors.New("no intervals in any latency.hlog")
+	}
+	secs := make([]int64, 0, len(buckets))
+	for sec := range buckets {
+		secs = append(secs, sec)
+	}
+	slices.Sort(secs)
+	out := make([]Interval, 0, len(secs))
+	for _, sec := range secs {
+		b := buckets[sec]
+		if b.iv.End.Equal(b.iv.Start) { // seconds with service or lag lines only
+			b.iv.End = b.iv.Start.Add(time.Second)
+		}
+		out = append(out, b.iv)
+	}
+	return out, out[0].Start, nil
+}
+
+// addHistogram adds src to dst, refusing histograms of other bounds: their
+// sum would not be lossless.
+func addHistogram(dst, src *hdrhistogram.Histogram) error {
+	if src == nil {
+		return nil
+	}
+	if src.LowestTrackableValue() != dst.LowestTrackableValue() ||
+		src.HighestTrackableValue() != dst.HighestTrackableValue() ||
+		src.SignificantFigures() != dst.SignificantFigures() {
+		return fmt.Errorf("histogram bounds %d..%d at %d digits, expected perf's %d..%d at %d digits",
+			src.LowestTrackableValue(), src.HighestTrackableValue(), src.SignificantFigures(),
+			dst.LowestTrackableValue(), dst.HighestTrackableValue(), dst.SignificantFigures())
+	}
+	if dropped := dst.Merge(src); dropped != 0 {
+		return fmt.Errorf("%d values out of range", dropped)
+	}
+	return nil
+}
+
+// writeMergedLogs writes latency.hlog and timeline.csv of the merged run.
+func writeMergedLogs(out string, start time.Time, intervals []Interval) error {
+	hpath := filepath.Join(out, HlogFile)
+	hf, err := os.Create(hpath)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", hpath, err)
+	}
+	tpath := filepath.Join(out, TimelineFile)
+	tf, err := os.Create(tpath)
+	if err != nil {
+		hf.Close()
+		return fmt.Errorf("write %s: %w", tpath, err)
+	}
+	err = func() error {
+		hw, err := NewHlogWriter(hf, start)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", hpath, err)
+		}
+		tw := NewTimelineWriter(tf)
+		for _, iv := range intervals {
+			if err := hw.WriteInterval(iv); err != nil {
+				return fmt.Errorf("write %s: %w", hpath, err)
+			}
+			if err := tw.WriteInterval(iv, 0); err != nil {
+				return fmt.Errorf("write %s: %w", tpath, err)
+			}
+		}
+		return nil
+	}()
+	if cerr := hf.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("write %s: %w", hpath, cerr)
+	}
+	if cerr := tf.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("write %s: %w", tpath, cerr)
+	}
+	return err
+}
+
+// mergeRuns sums the sources' run.json into the merged run's.
+func mergeRuns(srcs []*mergeSource, dirs []string, out string) *Run {
+	first := srcs[0].run
+	run := &Run{
+		Schema:      Schema,
+		ToolVersion: joinDistinct(srcs, func(r *Run) string { return r.ToolVersion }),
+		Command:     append(append([]string{"perf", "report", "merge"}, dirs...), "--out", out),
+		Name:        joinDistinct(srcs, func(r *Run) string { return r.Name }),
+		StartedAt:   first.StartedAt,
+		Target:      joinDistinct(srcs, func(r *Run) string { return r.Target }),
+		StatusCodes: map[string]int64{},
+		ErrorKinds:  map[string]int64{},
+		Valid:       true,
+		Host:        first.Host,
+	}
+	run.Rate.Plan = joinDistinct(srcs, func(r *Run) string { return r.Rate.Plan })
+	run.Host.Hostname = joinDistinct(srcs, func(r *Run) string { return r.Host.Hostname })
+	corrected, service, lag := NewHistogram(), NewHistogram(), NewHistogram()
+	var cpuSum float64
+	var exprs []string
+	firstStart := srcs[0].hlog.StartTime
+	for _, s := range srcs {
+		r := s.run
+		if r.StartedAt.Before(run.StartedAt) {
+			run.StartedAt = r.StartedAt
+		}
+		run.DurationS = math.Max(run.DurationS, r.DurationS)
+		run.WarmupS = math.Max(run.WarmupS, r.WarmupS)
+		run.Requests += r.Requests
+		run.Errors += r.Errors
+		for k, v := range r.StatusCodes {
+			run.StatusCodes[k] += v
+		}
+		for k, v := range r.ErrorKinds {
+			run.ErrorKinds[k] += v
+		}
+		run.Rate.Target += r.Rate.Target
+		run.Rate.Achieved += r.Rate.Achieved
+		run.Valid = run.Valid && r.Valid
+		for _, reason := range r.InvalidReasons {
+			run.InvalidReasons = append(run.InvalidReasons, s.dir+": "+reason)
+		}
+		if !r.Valid && len(r.InvalidReasons) == 0 {
+			run.InvalidReasons = append(run.InvalidReasons, s.dir+": invalid")
+		}
+		for _, w := range r.Warnings {
+			run.Warnings = append(run.Warnings, s.dir+": "+w)
+		}
+		run.Interrupted = run.Interrupted || r.Interrupted
+		cpuSum += r.Generator.CPUMeanPercent
+		run.Generator.CPUMaxPercent = math.Max(run.Generator.CPUMaxPercent, r.Generator.CPUMaxPercent)
+		run.Generator.Workers += r.Generator.Workers
+		run.Generator.MaxLagMS = math.Max(run.Generator.MaxLagMS, r.Generator.MaxLagMS)
+		for _, v := range r.SLO {
+			if !slices.Contains(exprs, v.Expr) {
+				exprs = append(exprs, v.Expr)
+			}
+		}
+		// The union of the measured samples, whatever the wall clock.
+		corrected.Merge(s.hlog.Total(TagCorrected, false))
+		service.Merge(s.hlog.Total(TagService, false))
+		lag.Merge(s.hlog.Total(TagLag, false))
+		if d := s.hlog.StartTime.Sub(firstStart).Abs(); d >= time.Second {
+			run.Warnings = appendOnce(run.Warnings, fmt.Sprintf(
+				"generators started up to %s apart; in the merged latency.hlog and timeline.csv a second is warm-up when any generator was warming up in it",
+				maxStartSpread(srcs).Round(time.Millisecond)))
+		}
+	}
+	run.Generator.CPUMeanPercent = cpuSum / float64(len(srcs))
+	run.Latency.Corrected = Summarize(corrected)
+	run.Latency.Service = Summarize(service)
+	run.Lag = SummarizeLag(lag)
+	run.SLO = []Verdict{}
+	if slos, err := ParseSLOs(exprs); err == nil {
+		run.SLO = EvaluateSLOs(slos, run)
+	} else {
+		run.Warnings = append(run.Warnings, fmt.Sprintf("SLOs not evaluated again: %v", err))
+	}
+	if run.InvalidReasons == nil {
+		run.InvalidReasons = []string{}
+	}
+	return run
+}
+
+// maxStartSpread is the largest difference between the sources' log starts.
+func maxStartSpread(srcs []*mergeSource) time.Duration {
+	lo, hi := srcs[0].hlog.StartTime, srcs[0].hlog.StartTime
+	for _, s := range srcs[1:] {
+		if t := s.hlog.StartTime; t.Before(lo) {
+			lo = t
+		} else if t.After(hi) {
+			hi = t
+		}
+	}
+	return hi.Sub(lo)
+}
+
+func appendOnce(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+// joinDistinct joins the distinct non-empty values of f over the sources,
+// in order, with ", ".
+func joinDistinct(srcs []*mergeSource, f func(*Run) string) string {
+	var vals []string
+	for _, s := range srcs {
+		if v := f(s.run); v != "" && !slices.Contains(vals, v) {
+			vals = append(vals, v)
+		}
+	}
+	return strings.Join(vals, ", ")
+}
+
+// mergeHosts keeps each source's host samples under its name; a merged
+// source's parts are kept as "NAME/PART". It returns nil when no source has
+// host samples.
+func mergeHosts(srcs []*mergeSource) *HostSamples {
+	var h *HostSamples
+	for _, s := range srcs {
+		if s.host == nil {
+			continue
+		}
+		if h == nil {
+			h = &HostSamples{Schema: HostSchema, Start: s.host.Start, IntervalS: s.host.IntervalS,
+				Generator: []HostSample{}, Parts: map[string]*HostSamples{}}
+		}
+		if s.host.Start.Before(h.Start) {
+			h.Start = s.host.Start
+		}
+		parts := s.host.Parts
+		own := *s.host
+		own.Parts = nil
+		if len(own.Generator) > 0 || len(own.Target) > 0 || len(parts) == 0 {
+			h.Parts[s.name] = &own
+		}
+		keys := make([]string, 0, len(parts))
+		for k := range parts {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			h.Parts[s.name+"/"+k] = parts[k]
+		}
+	}
+	return h
+}
+
+// copyPprof copies the profiles of a source's pprof directory (and its
+// subdirectories) to dst. A source without profiles is no error.
+func copyPprof(src, dst string) error {
+	if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("copy profiles: %w", err)
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return fmt.Errorf("copy profiles: %w", err)
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return fmt.Errorf("copy profiles: %w", err)
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		return copyFile(path, target)
+	})
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("copy %s to %s: %w", src, dst, err)
+	}
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("copy %s to %s: %w", src, dst, err)
+	}
+	return nil
+}
