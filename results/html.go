@@ -45,30 +45,13 @@ func LoadRunData(dir string) (*RunData, error) {
 	}
 	d := &RunData{Dir: dir, Run: run}
 
-	path := filepath.Join(dir, HlogFile)
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+	if d.Hlog, err = ReadHlogFile(filepath.Join(dir, HlogFile)); err != nil {
+		return nil, err
 	}
-	d.Hlog, err = ReadHlog(f)
-	f.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+	if d.Timeline, err = ReadTimelineFile(filepath.Join(dir, TimelineFile)); err != nil {
+		return nil, err
 	}
-
-	path = filepath.Join(dir, TimelineFile)
-	f, err = os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	d.Timeline, err = ReadTimeline(f)
-	f.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-
-	path = filepath.Join(dir, HostFile)
-	d.Host, err = ReadHostSamples(path)
+	d.Host, err = ReadHostSamples(filepath.Join(dir, HostFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		d.Host, err = nil, nil
 	}
