@@ -86,10 +86,10 @@ func TestCheckRlimitBothLimits(t *testing.T) {
 		value  string
 		status tuning.Status
 	}{
-		{">=1024", tuning.StatusOK},       // soft and hard are both >= 1024
-		{">=65536", tuning.StatusDrift},   // the soft limit is 1024
+		{">=1024", tuning.StatusOK},     // soft and hard are both >= 1024
+		{">=65536", tuning.StatusDrift}, // the soft limit is 1024
 		{">=1024 >=524288", tuning.StatusOK},
-		{"<=100000", tuning.StatusDrift},  // the hard limit is higher
+		{"<=100000", tuning.StatusDrift}, // the hard limit is higher
 	} {
 		p := loadProfile(t, writeProfile(t, "name: r\ndescription: d\nsettings:\n  - {key: rlimit.nofile, value: \""+tc.value+"\", why: w}\n"))
 		rs, err := tuning.Check(root, p)

@@ -55,18 +55,18 @@ var (
 // root.
 func ParseKey(key string) (Kind, error) {
 	if len(key) > maxKeyLen {
-		return 0, fmt.Errorf("key of %d bytes: %w: longer than %d bytes", len(key), ErrInvalidKey, maxKeyLen)
+		return 0, fmt.Errorf("key of %d bytes: %w: want at most %d bytes", len(key), ErrInvalidKey, maxKeyLen)
 	}
 	if strings.HasPrefix(key, "rlimit.") {
 		if !rlimitNames[key] {
-			return 0, fmt.Errorf("key %q: %w: the only rlimit key is %s", key, ErrInvalidKey, RlimitNofile)
+			return 0, fmt.Errorf("key %q: %w: want %s, the only rlimit key", key, ErrInvalidKey, RlimitNofile)
 		}
 		return KindRlimit, nil
 	}
 	if strings.HasPrefix(key, "/") {
 		rest, ok := strings.CutPrefix(key, "/sys/")
 		if !ok {
-			return 0, fmt.Errorf("key %q: %w: an absolute path must be a sysfs file under /sys/", key, ErrInvalidKey)
+			return 0, fmt.Errorf("key %q: %w: want a sysfs file under /sys/ (sysctls go by dotted name, such as net.core.somaxconn)", key, ErrInvalidKey)
 		}
 		for _, e := range strings.Split(rest, "/") {
 			if e == "" || e == "." || e == ".." || !sysfsElem.MatchString(e) {

@@ -39,7 +39,7 @@ const maxValueLen = 4096
 // ParseValue parses a wanted value as profiles write it.
 func ParseValue(s string) (Value, error) {
 	if len(s) > maxValueLen {
-		return Value{}, fmt.Errorf("value of %d bytes: %w: longer than %d bytes", len(s), ErrInvalidValue, maxValueLen)
+		return Value{}, fmt.Errorf("value of %d bytes: %w: want at most %d bytes", len(s), ErrInvalidValue, maxValueLen)
 	}
 	parts := strings.Fields(s)
 	if len(parts) == 0 {
