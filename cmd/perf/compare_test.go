@@ -198,3 +198,68 @@ func TestCompareFlags(t *testing.T) {
 		t.Errorf("options = %+v", got)
 	}
 }
+
+// writeHTMLRunDir writes a small but complete run directory with the
+// results writers: run.json, latency.hlog and timeline.csv, no host.json.
+func writeHTMLRunDir(t *testing.T, dir string) {
+	t.Helper()
+	writeCompareRun(t, dir, compareTestRun("html", 1))
+	start := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	hf, err := os.Create(filepath.Join(dir, results.HlogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hf.Close()
+	tf, err := os.Create(filepath.Join(dir, results.TimelineFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tf.Close()
+	hw, err := results.NewHlogWriter(hf, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := results.NewTimelineWriter(tf)
+	for sec := 0; sec < 5; sec++ {
+		iv := results.Interval{
+			Start: start.Add(time.Duration(sec) * time.Second), End: start.Add(time.Duration(sec+1) * time.Second),
+			Warmup: sec == 0, Corrected: results.NewHistogram(), Service: results.NewHistogram(), Lag: results.NewHistogram(),
+			Intended: 200, Completed: 200,
+		}
+		for i := 0; i < 200; i++ {
+			d := time.Millisecond + time.Duration(i*i)*time.Microsecond/10
+			results.Record(iv.Corrected, d+50*time.Microsecond)
+			results.Record(iv.Service, d)
+			results.Record(iv.Lag, 50*time.Microsecond)
+		}
+		if err := hw.WriteInterval(iv); err != nil {
+			t.Fatal(err)
+		}
+		if err := tw.WriteInterval(iv, 200); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestReportHTML(t *testing.T) {
+	root := t.TempDir()
+	a, b := filepath.Join(root, "a"), filepath.Join(root, "b")
+	writeHTMLRunDir(t, a)
+	writeHTMLRunDir(t, b)
+	code, out, errOut := runCompareCLI(t, "report", "--output", "html", a, b)
+	if code != exitOK {
+		t.Fatalf("perf report --output html: exit %d\n%s", code, errOut)
+	}
+	for _, want := range []string{"<!DOCTYPE html>", `<svg id="spectrum"`, `class="series corrected run-1"`, `id="note-cpu">No host.json for a, b`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if err := os.Remove(filepath.Join(b, results.TimelineFile)); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = runCompareCLI(t, "report", "--output", "html", a, b)
+	if code != exitRuntime || !strings.Contains(errOut, filepath.Join(b, results.TimelineFile)) {
+		t.Errorf("run without timeline.csv: exit %d, stderr %q, want exit 1 naming the file", code, errOut)
+	}
+}

@@ -14,7 +14,7 @@ import (
 
 // reportFormats are the values of perf report --output; a new format is a
 // name here and a case in runReport.
-var reportFormats = []string{results.FormatText, results.FormatJSON, results.FormatMarkdown}
+var reportFormats = []string{results.FormatText, results.FormatJSON, results.FormatMarkdown, results.FormatHTML}
 
 // reportOptions are the settings of one perf report.
 type reportOptions struct {
@@ -40,7 +40,9 @@ and SLO verdicts. Latencies are in milliseconds.
 
 --output json prints run.json exactly for one run and a JSON array of them
 for several; --output markdown prints GitHub tables for pull requests and
-wikis.
+wikis; --output html writes a self-contained page with plots (percentile
+spectrum, latency, rate, errors and generator CPU over time; several runs
+overlaid), the report.html of a run directory.
 
 perf report only reads: it never re-evaluates SLOs nor changes the exit code
 for a failed run (perf attack and perf compare gate). A directory that is not
@@ -90,6 +92,16 @@ func runReport(_ context.Context, o *reportOptions) error {
 		rep = results.NewJSONReporter(runs...)
 	case results.FormatMarkdown:
 		rep = results.NewMarkdownReporter(runs...)
+	case results.FormatHTML:
+		datas := make([]*results.RunData, 0, len(o.dirs))
+		for _, dir := range o.dirs {
+			d, err := results.LoadRunData(dir)
+			if err != nil {
+				return err
+			}
+			datas = append(datas, d)
+		}
+		rep = results.NewHTMLReporter(datas...)
 	default:
 		return usageErr(fmt.Errorf("--output %q: expected %s", o.output, strings.Join(reportFormats, ", ")))
 	}
