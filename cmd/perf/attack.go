@@ -1,16 +1,383 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/perf-tools/perf/harness"
+	"github.com/perf-tools/perf/results"
 )
 
-// Placeholder: replaced by the real command.
+// attackOptions are the settings of one perf attack.
+type attackOptions struct {
+	url         string
+	keys        string
+	randSeed    uint64
+	targets     string
+	format      string
+	method      string
+	headers     []string
+	body        string
+	insecure    bool
+	rate        string
+	duration    time.Duration
+	warmup      time.Duration
+	timeout     time.Duration
+	connections int
+	workers     int
+	maxWorkers  int
+	keepalive   bool
+	name        string
+	outDir      string
+	slos        []string
+	output      string
+	maxLag      time.Duration
+	shard       string
+	progress    bool
+
+	command []string
+	stdin   io.Reader
+}
+
 func newAttackCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "attack",
-		Short: "attack (not yet built)",
-		RunE:  func(*cobra.Command, []string) error { return errors.New("attack: not yet built") },
+	o := &attackOptions{}
+	cmd := &cobra.Command{
+		Use:   "attack (--url URL | --targets FILE) [flags]",
+		Short: "Send open-model load at a target and record every latency",
+		Long: `Send load at a fixed rate (an open model: requests go out on schedule whatever
+the target's latency) and record every latency in HdrHistograms, timed from the
+moment each request should have been sent. This is coordinated-omission safe,
+as wrk2 measures: a stall of the target shows in the numbers.
+
+Three histograms are kept: corrected (response end minus intended send time),
+service (response end minus actual send) and lag (actual minus intended send).
+The summary, verdicts and percentiles use corrected latency unless named.
+
+Targets: --url, where each {key} is replaced per request by a key from --keys
+(uniform:N or zipf:N[:S]), or --targets FILE in vegeta's http or json target
+format ('-' reads stdin), so existing vegeta target files work unchanged.
+
+Every run writes a directory under --out-dir (default ./perf-results):
+run.json (the summary), latency.hlog (HdrHistogram interval log),
+timeline.csv (per second). The summary goes to stdout (--output text|json).
+
+A run is invalid (exit 5, whatever the SLOs say) when the generator could not
+keep the plan: achieved rate under 98% of the plan, send-lag p99 above
+--max-lag, or the generator's CPU saturated. A saturated generator measures
+itself, never the target.
+
+Exit codes: 0 ok, 2 bad flags or expressions, 3 an SLO failed, 5 run invalid
+(or interrupted).`,
+		Example: `  # non-cached random reads from a seeded perf serve
+  perf attack --url 'http://127.0.0.1:8080/v1/items/{key}' --keys uniform:100000 \
+    --rate 1000 --duration 30s --warmup 5s --slo 'p99<=25ms' --slo 'errors<=0'
+
+  # an existing vegeta targets file, 500 requests every 100ms
+  perf attack --targets targets.txt --rate 500/100ms --duration 1m
+
+  # machine-readable summary (exactly run.json)
+  perf attack --url http://127.0.0.1:8080/ --rate 200 --duration 5s --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.command = append([]string{"perf"}, os.Args[1:]...)
+			o.stdin = cmd.InOrStdin()
+			if !cmd.Flags().Changed("progress") {
+				o.progress = isTerminal(os.Stderr)
+			}
+			return runAttack(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&o.url, "url", "", "target URL; each {key} is replaced by a key from --keys")
+	f.StringVar(&o.keys, "keys", "", "key space for {key}: uniform:N or zipf:N[:S] (S default 1.1)")
+	f.Uint64Var(&o.randSeed, "rand-seed", 1, "seed of the key draws (same seed, same key sequence)")
+	f.StringVar(&o.targets, "targets", "", "vegeta targets file ('-' for stdin)")
+	f.StringVar(&o.format, "format", "http", "targets file format: http or json (vegeta's)")
+	f.StringVar(&o.method, "method", http.MethodGet, "request method with --url")
+	f.StringArrayVarP(&o.headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
+	f.StringVar(&o.body, "body", "", "file whose content is the request body")
+	f.BoolVar(&o.insecure, "insecure", false, "skip TLS certificate verification")
+	f.StringVar(&o.rate, "rate", "50/s", "request rate: N, N/s or N/DURATION (e.g. 50000, 500/100ms)")
+	f.DurationVar(&o.duration, "duration", 10*time.Second, "measured window")
+	f.DurationVar(&o.warmup, "warmup", 0, "warm-up before the measured window: attacked and logged, excluded from the summary and verdicts")
+	f.DurationVar(&o.timeout, "timeout", harness.DefaultTimeout, "request timeout")
+	f.IntVar(&o.connections, "connections", harness.DefaultConnections, "maximum connections open at once")
+	f.IntVar(&o.workers, "workers", harness.DefaultWorkers, "initial workers (each holds one keep-alive connection)")
+	f.IntVar(&o.maxWorkers, "max-workers", harness.DefaultMaxWorkers, "maximum workers, added while requests fall due with every worker busy")
+	f.BoolVar(&o.keepalive, "keepalive", true, "reuse connections (false: a new connection per request)")
+	f.StringVar(&o.name, "name", "attack", "label of the run (in its directory name and run.json)")
+	f.StringVar(&o.outDir, "out-dir", "perf-results", "parent directory of run directories")
+	f.StringArrayVar(&o.slos, "slo", nil, "SLO gate, e.g. 'p99<=25ms', 'errors<=0', 'errors<=0.1%', 'rate>=49000' (repeatable)")
+	f.StringVarP(&o.output, "output", "o", "text", "summary format on stdout: text or json")
+	f.DurationVar(&o.maxLag, "max-lag", harness.DefaultMaxLag, "send-lag p99 above which the run is invalid")
+	f.StringVar(&o.shard, "shard", "", "run share i of n of the rate plan (i/n), for n generators attacking together")
+	f.BoolVar(&o.progress, "progress", false, "live progress on stderr (default: when stderr is a terminal)")
+	return cmd
+}
+
+// attackPlan is everything parsed and checked before the attack starts.
+type attackPlan struct {
+	opts harness.Options
+	slos []results.SLO
+}
+
+// plan validates the options; every error is a usage error naming the input.
+func (o *attackOptions) plan() (*attackPlan, error) {
+	p := &attackPlan{}
+	if o.output != "text" && o.output != "json" {
+		return nil, fmt.Errorf("--output %q: want text or json", o.output)
+	}
+	rate, err := harness.ParseRate(o.rate)
+	if err != nil {
+		return nil, err
+	}
+	if o.duration <= 0 {
+		return nil, fmt.Errorf("--duration %s: must be above 0", o.duration)
+	}
+	if o.warmup < 0 {
+		return nil, fmt.Errorf("--warmup %s: must not be negative", o.warmup)
+	}
+	if o.timeout <= 0 {
+		return nil, fmt.Errorf("--timeout %s: must be above 0", o.timeout)
+	}
+	if o.maxLag <= 0 {
+		return nil, fmt.Errorf("--max-lag %s: must be above 0", o.maxLag)
+	}
+	for flag, v := range map[string]int{"--connections": o.connections, "--workers": o.workers, "--max-workers": o.maxWorkers} {
+		if v < 1 {
+			return nil, fmt.Errorf("%s %d: must be at least 1", flag, v)
+		}
+	}
+	if o.workers > o.maxWorkers {
+		return nil, fmt.Errorf("--workers %d is above --max-workers %d", o.workers, o.maxWorkers)
+	}
+	shard := harness.Shard{Count: 1}
+	if o.shard != "" {
+		if shard, err = harness.ParseShard(o.shard); err != nil {
+			return nil, err
+		}
+	}
+	if p.slos, err = results.ParseSLOs(o.slos); err != nil {
+		return nil, err
+	}
+	hdr := http.Header{}
+	for _, h := range o.headers {
+		name, value, ok := strings.Cut(h, ":")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(value, "\r\n") {
+			return nil, fmt.Errorf("--header %q: want 'Name: value'", h)
+		}
+		hdr[name] = append(hdr[name], value)
+	}
+	ro := harness.RequestOptions{Method: strings.ToUpper(o.method), Header: hdr, Insecure: o.insecure, KeepAlive: o.keepalive}
+	if o.body != "" {
+		if ro.Body, err = os.ReadFile(o.body); err != nil {
+			return nil, fmt.Errorf("--body: %w", err)
+		}
+	}
+	var targets *harness.Targets
+	switch {
+	case o.url != "" && o.targets != "":
+		return nil, errors.New("--url and --targets: give one, not both")
+	case o.url != "":
+		var keys *harness.KeySpace
+		if o.keys != "" {
+			if keys, err = harness.ParseKeys(o.keys, o.randSeed); err != nil {
+				return nil, err
+			}
+		}
+		if targets, err = harness.NewURLTargets(o.url, keys, ro); err != nil {
+			return nil, err
+		}
+	case o.targets != "":
+		src, name := o.stdin, "stdin"
+		if o.targets != "-" {
+			f, err := os.Open(o.targets)
+			if err != nil {
+				return nil, fmt.Errorf("--targets: %w", err)
+			}
+			defer f.Close()
+			src, name = f, o.targets
+		}
+		if targets, err = harness.ReadTargets(src, name, o.format, ro); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, errors.New("no target: give --url URL or --targets FILE")
+	}
+	p.opts = harness.Options{
+		Targets:     targets,
+		Rate:        rate,
+		Shard:       shard,
+		Duration:    o.duration,
+		Warmup:      o.warmup,
+		Timeout:     o.timeout,
+		Workers:     o.workers,
+		MaxWorkers:  o.maxWorkers,
+		Connections: o.connections,
+		KeepAlive:   o.keepalive,
+	}
+	return p, nil
+}
+
+func runAttack(ctx context.Context, o *attackOptions, stdout, stderr io.Writer) error {
+	p, err := o.plan()
+	if err != nil {
+		return usageErr(err)
+	}
+	started := time.Now()
+	dir, err := results.NewRunDir(o.outDir, o.name, started)
+	if err != nil {
+		return err
+	}
+	hlogFile, err := os.Create(filepath.Join(dir, results.HlogFile))
+	if err != nil {
+		return err
+	}
+	defer hlogFile.Close()
+	timelineFile, err := os.Create(filepath.Join(dir, results.TimelineFile))
+	if err != nil {
+		return err
+	}
+	defer timelineFile.Close()
+
+	var (
+		hlog     *results.HlogWriter
+		timeline = results.NewTimelineWriter(timelineFile)
+		perSec   = p.opts.Rate.PerSecond() / float64(p.opts.Shard.Count)
+	)
+	p.opts.OnInterval = func(iv results.Interval) error {
+		if hlog == nil {
+			// The log starts when the schedule does: the first interval's start.
+			if hlog, err = results.NewHlogWriter(hlogFile, iv.Start); err != nil {
+				return err
+			}
+		}
+		if err := hlog.WriteInterval(iv); err != nil {
+			return err
+		}
+		return timeline.WriteInterval(iv, perSec)
+	}
+	if o.progress {
+		p.opts.OnProgress = func(pr harness.Progress) {
+			fmt.Fprintf(stderr, "\r%6.1fs  %9.1f req/s  p99 %-10s  requests %-9d errors %-6d",
+				pr.Elapsed.Seconds(), pr.Rate, pr.P99.Round(time.Microsecond), pr.Requests, pr.Errors)
+		}
+	}
+	fmt.Fprintf(stderr, "attacking %s at %s for %s (warm-up %s); results in %s\n",
+		p.opts.Targets, p.opts.Rate, o.duration, o.warmup, dir)
+
+	out, err := harness.Attack(ctx, p.opts)
+	if o.progress {
+		fmt.Fprintln(stderr)
+	}
+	if err != nil {
+		return fmt.Errorf("attack: %w", err)
+	}
+	if err := errors.Join(hlogFile.Sync(), timelineFile.Sync()); err != nil {
+		return fmt.Errorf("write %s: %w", dir, err)
+	}
+
+	health := harness.DefaultHealth()
+	health.MaxLag = o.maxLag
+	run := newRun(o, p, out, health)
+	run.SLO = results.EvaluateSLOs(p.slos, run)
+	if err := results.WriteRun(dir, run); err != nil {
+		return err
+	}
+	if err := results.Report(stdout, o.output, run); err != nil {
+		return err
+	}
+	switch {
+	case !run.Valid:
+		return silent(exitInvalid, fmt.Errorf("run invalid: %s", strings.Join(run.InvalidReasons, "; ")))
+	case failed(run.SLO):
+		return silent(exitGate, errors.New("an SLO failed"))
+	}
+	return nil
+}
+
+func failed(vs []results.Verdict) bool {
+	for _, v := range vs {
+		if !v.OK {
+			return true
+		}
+	}
+	return false
+}
+
+// newRun turns an attack's outcome into run.json.
+func newRun(o *attackOptions, p *attackPlan, out *harness.Outcome, health harness.Health) *results.Run {
+	ver, _ := buildVersion()
+	run := &results.Run{
+		Schema:      results.Schema,
+		ToolVersion: ver,
+		Command:     o.command,
+		Name:        o.name,
+		StartedAt:   out.Started.UTC(),
+		DurationS:   out.Ended.Sub(out.MeasureStart).Seconds(),
+		WarmupS:     o.warmup.Seconds(),
+		Target:      p.opts.Targets.String(),
+		Rate: results.Rate{
+			Target:   out.Planned,
+			Achieved: out.Achieved,
+			Plan:     p.opts.Rate.String(),
+		},
+		Requests:    out.Requests,
+		Errors:      out.Errors,
+		StatusCodes: out.StatusCodes,
+		ErrorKinds:  out.ErrorKinds,
+		Latency: results.Latency{
+			Corrected: results.Summarize(out.Corrected),
+			Service:   results.Summarize(out.Service),
+		},
+		Lag:         results.SummarizeLag(out.Lag),
+		Interrupted: out.Interrupted,
+		Generator: results.Generator{
+			CPUMeanPercent: out.CPU.MeanPercent,
+			CPUMaxPercent:  out.CPU.MaxPercent,
+			Workers:        out.Workers,
+			MaxLagMS:       float64(health.MaxLag) / 1e6,
+		},
+		Host: hostFacts(),
+	}
+	if p.opts.Shard.Count > 1 {
+		run.Rate.Plan = fmt.Sprintf("%s shard %d/%d", run.Rate.Plan, p.opts.Shard.Index+1, p.opts.Shard.Count)
+	}
+	run.InvalidReasons = health.Check(out)
+	if out.Interrupted {
+		run.InvalidReasons = append(run.InvalidReasons,
+			fmt.Sprintf("interrupted after %.1fs of the planned %s", run.DurationS, o.duration))
+	}
+	run.Valid = len(run.InvalidReasons) == 0
+	return run
+}
+
+// hostFacts describes the generator host for run.json.
+func hostFacts() results.Host {
+	h := results.Host{CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version()}
+	h.Hostname, _ = os.Hostname()
+	var u unix.Utsname
+	if err := unix.Uname(&u); err == nil {
+		h.Kernel = string(bytes.TrimRight(u.Release[:], "\x00"))
+	}
+	return h
+}
+
+// isTerminal reports whether f is a terminal, for live progress.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

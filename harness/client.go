@@ -1,0 +1,287 @@
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"time"
+)
+
+// The client is a minimal HTTP/1.1 client: one connection per worker, the
+// request written with one write from a prebuilt buffer, the response parsed
+// in place from a bufio.Reader and its body discarded. It exists because
+// net/http's client costs several microseconds and several allocations per
+// request, which on one core is the difference between measuring the server
+// and measuring the generator. It speaks what load tests need: keep-alive,
+// Content-Length and chunked bodies, HEAD, Connection: close, TLS.
+
+// readBufferSize is the per-connection read buffer: big enough for the
+// headers and a typical body in one read.
+const readBufferSize = 16 << 10
+
+// maxHeaderBytes bounds a response's header block.
+const maxHeaderBytes = 64 << 10
+
+var (
+	errMalformedStatus = errors.New("malformed HTTP status line")
+	errMalformedHeader = errors.New("malformed HTTP header")
+	errHeaderTooLarge  = errors.New("HTTP response headers too large")
+	errMalformedChunk  = errors.New("malformed chunked body")
+)
+
+// endpoint is where requests go: a dial address plus TLS settings.
+type endpoint struct {
+	addr string      // host:port to dial
+	tls  *tls.Config // nil for plain HTTP
+}
+
+// conn is one keep-alive connection owned by one worker.
+type conn struct {
+	nc       net.Conn
+	br       *bufio.Reader
+	deadline time.Time // the deadline last set on nc
+}
+
+func dial(ep *endpoint, timeout time.Duration) (*conn, error) {
+	d := net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	nc, err := d.Dial("tcp", ep.addr)
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	if ep.tls != nil {
+		tc := tls.Client(nc, ep.tls)
+		if timeout > 0 {
+			_ = tc.SetDeadline(time.Now().Add(timeout))
+		}
+		if err := tc.Handshake(); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		nc = tc
+	}
+	return &conn{nc: nc, br: bufio.NewReaderSize(nc, readBufferSize)}, nil
+}
+
+func (c *conn) close() { c.nc.Close() }
+
+// setDeadline sets the connection's deadline to now+timeout. Moving a
+// deadline costs a runtime timer update, so it is only moved when it has
+// fallen more than a tenth of the timeout behind: each request still gets
+// at least 90% of the timeout, and the hot path saves the call.
+func (c *conn) setDeadline(now time.Time, timeout time.Duration) error {
+	if timeout <= 0 {
+		return nil
+	}
+	want := now.Add(timeout)
+	if want.Sub(c.deadline) < timeout/10 {
+		return nil
+	}
+	c.deadline = want
+	return c.nc.SetDeadline(want)
+}
+
+// response is what the harness keeps of a response.
+type response struct {
+	code  int
+	close bool // the server will close the connection
+}
+
+// roundTrip writes req and reads one response. head says the request was a
+// HEAD, whose response has no body whatever its headers say.
+func (c *conn) roundTrip(req []byte, head bool) (response, error) {
+	if _, err := c.nc.Write(req); err != nil {
+		return response{}, err
+	}
+	return readResponse(c.br, head)
+}
+
+// readResponse parses one HTTP/1.x response from br and discards its body.
+func readResponse(br *bufio.Reader, head bool) (response, error) {
+	var resp response
+	line, err := readLine(br)
+	if err != nil {
+		return resp, err
+	}
+	// "HTTP/1.1 200 OK"
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
+		return resp, fmt.Errorf("%w: %q", errMalformedStatus, truncate(line))
+	}
+	code, ok := atoi3(line[9:12])
+	if !ok || (len(line) > 12 && line[12] != ' ') {
+		return resp, fmt.Errorf("%w: %q", errMalformedStatus, truncate(line))
+	}
+	resp.code = code
+	http10 := line[7] == '0'
+	resp.close = http10
+
+	contentLength := int64(-1)
+	chunked := false
+	total := len(line)
+	for {
+		line, err := readLine(br)
+		if err != nil {
+			return resp, err
+		}
+		if len(line) == 0 {
+			break
+		}
+		total += len(line)
+		if total > maxHeaderBytes {
+			return resp, errHeaderTooLarge
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			return resp, fmt.Errorf("%w: %q", errMalformedHeader, truncate(line))
+		}
+		name, value := line[:colon], bytes.TrimSpace(line[colon+1:])
+		switch {
+		case asciiEqualFold(name, "content-length"):
+			n, err := strconv.ParseInt(string(value), 10, 64)
+			if err != nil || n < 0 {
+				return resp, fmt.Errorf("%w: bad Content-Length %q", errMalformedHeader, truncate(value))
+			}
+			contentLength = n
+		case asciiEqualFold(name, "transfer-encoding"):
+			chunked = asciiContainsFold(value, "chunked")
+		case asciiEqualFold(name, "connection"):
+			if asciiContainsFold(value, "close") {
+				resp.close = true
+			} else if asciiContainsFold(value, "keep-alive") {
+				resp.close = false
+			}
+		}
+	}
+
+	switch {
+	case head || code == 204 || code == 304 || (code >= 100 && code < 200):
+		if code >= 100 && code < 200 && code != 101 {
+			// An interim response: the real one follows.
+			return readResponse(br, head)
+		}
+		return resp, nil
+	case chunked:
+		return resp, discardChunked(br)
+	case contentLength >= 0:
+		_, err := br.Discard(int(contentLength))
+		return resp, err
+	default:
+		// No length: the body runs until the server closes.
+		resp.close = true
+		_, err := io.Copy(io.Discard, br)
+		return resp, err
+	}
+}
+
+// readLine returns the next CRLF- or LF-terminated line without its ending.
+// The slice is valid until the next read from br.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return nil, errHeaderTooLarge
+		}
+		if errors.Is(err, io.EOF) && len(line) > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	line = line[:len(line)-1]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, nil
+}
+
+func discardChunked(br *bufio.Reader) error {
+	for {
+		line, err := readLine(br)
+		if err != nil {
+			return err
+		}
+		if i := bytes.IndexByte(line, ';'); i >= 0 {
+			line = line[:i]
+		}
+		line = bytes.TrimSpace(line)
+		size, err := strconv.ParseUint(string(line), 16, 63)
+		if err != nil {
+			return fmt.Errorf("%w: size %q", errMalformedChunk, truncate(line))
+		}
+		if size == 0 {
+			// Trailers, then an empty line.
+			for {
+				line, err := readLine(br)
+				if err != nil {
+					return err
+				}
+				if len(line) == 0 {
+					return nil
+				}
+			}
+		}
+		if _, err := br.Discard(int(size)); err != nil {
+			return err
+		}
+		line, err = readLine(br)
+		if err != nil {
+			return err
+		}
+		if len(line) != 0 {
+			return fmt.Errorf("%w: data longer than its size", errMalformedChunk)
+		}
+	}
+}
+
+func atoi3(b []byte) (int, bool) {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// asciiEqualFold reports whether b equals lower (given in lower case),
+// ignoring ASCII case, without allocating.
+func asciiEqualFold(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i := range len(b) {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// asciiContainsFold reports whether b contains lower (given in lower case),
+// ignoring ASCII case.
+func asciiContainsFold(b []byte, lower string) bool {
+	for i := 0; i+len(lower) <= len(b); i++ {
+		if asciiEqualFold(b[i:i+len(lower)], lower) {
+			return true
+		}
+	}
+	return false
+}
+
+func truncate(b []byte) []byte {
+	if len(b) > 64 {
+		return b[:64]
+	}
+	return b
+}

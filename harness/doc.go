@@ -1,0 +1,28 @@
+// Package harness is perf's attack engine: it sends open-model load at a
+// planned rate and records every result into HdrHistograms, timed from the
+// intended send time of each request.
+//
+// The rate plan and the target formats are vegeta's (its Pacer and target
+// file readers); vegeta's types never leave this package. Requests go out
+// through a lean HTTP/1.1 client, one keep-alive connection per worker,
+// because net/http's client costs more CPU per request than the rest of the
+// generator together, and a generator that saturates measures itself.
+//
+// How a hit is timed: hit n is due at start + at(n), a pure function of the
+// plan (constantSchedule). A worker takes the next hit, sleeps until it is
+// due (or sends at once when it is late), sends, reads the response, and
+// records three values: corrected (response end minus the intended time),
+// service (response end minus the actual send) and lag (actual send minus
+// intended). A stalled target or a late worker therefore shows in corrected
+// latency: coordinated omission is not possible by construction, whatever
+// the number of workers. When hits fall due that no worker has taken, a
+// supervisor adds workers, up to MaxWorkers.
+//
+// Recording takes one uncontended mutex and three histogram increments; the
+// interval loop swaps the histograms once a second and hands the closed
+// interval to the caller (to stream latency.hlog and timeline.csv), so
+// memory stays flat however long the run.
+//
+// The package knows nothing of the command line and writes no files itself;
+// run directories are package results' business.
+package harness

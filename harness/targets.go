@@ -1,0 +1,246 @@
+package harness
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// KeyPlaceholder in a --url is replaced per request by a key drawn from the
+// key space.
+const KeyPlaceholder = "{key}"
+
+// userAgent identifies perf's requests in servers' logs.
+const userAgent = "perf-attack"
+
+// Targets is what an attack sends: a finite list of requests taken round
+// robin (vegeta's target files), or one URL template whose {key} is filled
+// per request from a key space. Build one with NewURLTargets or ReadTargets.
+type Targets struct {
+	endpoints []*endpoint
+	// list: requests encoded once, taken round robin.
+	list []encoded
+	// template: the request split around each {key}.
+	parts [][]byte
+	tmpl  encoded // ep and head of the template
+	keys  *KeySpace
+	desc  string
+}
+
+// encoded is one request, ready to write.
+type encoded struct {
+	ep   int
+	head bool
+	raw  []byte
+}
+
+// String describes the targets for run.json's "target" field.
+func (t *Targets) String() string { return t.desc }
+
+// request appends the bytes of hit n to buf and returns them with the
+// index of the endpoint to send them to. It allocates nothing.
+func (t *Targets) request(n uint64, buf []byte) ([]byte, int, bool) {
+	if t.list != nil {
+		e := &t.list[n%uint64(len(t.list))]
+		return e.raw, e.ep, e.head
+	}
+	buf = buf[:0]
+	key := t.keys.Key(n)
+	for i, p := range t.parts {
+		if i > 0 {
+			buf = strconv.AppendUint(buf, key, 10)
+		}
+		buf = append(buf, p...)
+	}
+	return buf, t.tmpl.ep, t.tmpl.head
+}
+
+// RequestOptions are what --method, --header and --body add to requests.
+type RequestOptions struct {
+	Method   string
+	Header   http.Header
+	Body     []byte
+	Insecure bool // skip TLS certificate verification
+	// KeepAlive false sends "Connection: close" and uses a new connection
+	// for every request.
+	KeepAlive bool
+}
+
+// NewURLTargets returns targets that send every request to rawURL, with each
+// {key} replaced by a key drawn from keys (which may be nil when rawURL has
+// no placeholder).
+func NewURLTargets(rawURL string, keys *KeySpace, o RequestOptions) (*Targets, error) {
+	n := strings.Count(rawURL, KeyPlaceholder)
+	if n > 0 && keys == nil {
+		return nil, fmt.Errorf("url %q has %s but no key space was given (--keys uniform:N)", rawURL, KeyPlaceholder)
+	}
+	u, err := url.Parse(strings.ReplaceAll(rawURL, KeyPlaceholder, "0"))
+	if err != nil {
+		return nil, fmt.Errorf("url %q: %w", rawURL, err)
+	}
+	if err := checkURL(u); err != nil {
+		return nil, fmt.Errorf("url %q: %w", rawURL, err)
+	}
+	// The request target is the raw text after the authority, so that the
+	// placeholder keeps its place; url.Parse validated it.
+	rest := rawURL[strings.Index(rawURL, "://")+3:]
+	path := "/"
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		path = rest[i:]
+		if path[0] == '?' {
+			path = "/" + path
+		}
+	}
+	if i := strings.IndexByte(path, '#'); i >= 0 {
+		path = path[:i]
+	}
+	t := &Targets{keys: keys, desc: rawURL}
+	ep := t.endpointFor(u, o.Insecure)
+	whole := encodeRequest(o.Method, path, hostHeader(u, o.Header), o.Header, o.Body, o.KeepAlive)
+	t.tmpl = encoded{ep: ep, head: o.Method == http.MethodHead}
+	if n == 0 {
+		t.tmpl.raw = whole
+		t.list = []encoded{t.tmpl}
+		return t, nil
+	}
+	for _, p := range bytes.Split(whole, []byte(KeyPlaceholder)) {
+		t.parts = append(t.parts, p)
+	}
+	if keys != nil {
+		t.desc = rawURL + " keys " + keys.String()
+	}
+	return t, nil
+}
+
+// ReadTargets reads every target from src in vegeta's target formats,
+// "http" or "json", so that users' vegeta target files work unchanged. The
+// request options' header and body are defaults each target may override,
+// as in vegeta. name is used in errors.
+func ReadTargets(src io.Reader, name, format string, o RequestOptions) (*Targets, error) {
+	var tr vegeta.Targeter
+	switch format {
+	case "", "http":
+		tr = vegeta.NewHTTPTargeter(src, o.Body, o.Header)
+	case "json":
+		tr = vegeta.NewJSONTargeter(src, o.Body, o.Header)
+	default:
+		return nil, fmt.Errorf("targets format %q: want http or json", format)
+	}
+	t := &Targets{desc: name}
+	for i := 1; ; i++ {
+		var tgt vegeta.Target
+		err := tr(&tgt)
+		if errors.Is(err, vegeta.ErrNoTargets) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("targets %s: target %d: %w", name, i, err)
+		}
+		u, err := url.Parse(tgt.URL)
+		if err == nil {
+			err = checkURL(u)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("targets %s: target %d: url %q: %w", name, i, tgt.URL, err)
+		}
+		if tgt.Method == "" {
+			return nil, fmt.Errorf("targets %s: target %d: %w", name, i, vegeta.ErrNoMethod)
+		}
+		ep := t.endpointFor(u, o.Insecure)
+		raw := encodeRequest(tgt.Method, u.RequestURI(), hostHeader(u, tgt.Header), tgt.Header, tgt.Body, o.KeepAlive)
+		t.list = append(t.list, encoded{ep: ep, head: tgt.Method == http.MethodHead, raw: raw})
+	}
+	if len(t.list) == 0 {
+		return nil, fmt.Errorf("targets %s: no targets (want lines like \"GET http://host/path\", or JSON objects with method and url)", name)
+	}
+	if len(t.list) == 1 {
+		t.desc = strings.SplitN(string(t.list[0].raw), "\r\n", 2)[0] + " (" + name + ")"
+	}
+	return t, nil
+}
+
+func checkURL(u *url.URL) error {
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("scheme %q: want http or https", u.Scheme)
+	}
+	if u.Host == "" {
+		return errors.New("no host")
+	}
+	return nil
+}
+
+// endpointFor returns the index of u's endpoint, adding it when new.
+func (t *Targets) endpointFor(u *url.URL, insecure bool) int {
+	host := u.Host
+	if u.Port() == "" {
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+		host = net.JoinHostPort(u.Hostname(), port)
+	}
+	var tc *tls.Config
+	if u.Scheme == "https" {
+		tc = &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: insecure, NextProtos: []string{"http/1.1"}}
+	}
+	for i, ep := range t.endpoints {
+		if ep.addr == host && (ep.tls == nil) == (tc == nil) {
+			return i
+		}
+	}
+	t.endpoints = append(t.endpoints, &endpoint{addr: host, tls: tc})
+	return len(t.endpoints) - 1
+}
+
+func hostHeader(u *url.URL, h http.Header) string {
+	if v := h.Get("Host"); v != "" {
+		return v
+	}
+	return u.Host
+}
+
+// encodeRequest renders one HTTP/1.1 request. Header names are written as
+// given (vegeta's targets keep case) in sorted order.
+func encodeRequest(method, target, host string, h http.Header, body []byte, keepAlive bool) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\n", method, target, host)
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	hasUA := false
+	for _, k := range names {
+		if strings.EqualFold(k, "Host") || strings.EqualFold(k, "Content-Length") || strings.EqualFold(k, "Connection") {
+			continue
+		}
+		if strings.EqualFold(k, "User-Agent") {
+			hasUA = true
+		}
+		for _, v := range h[k] {
+			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
+		}
+	}
+	if !hasUA {
+		b.WriteString("User-Agent: " + userAgent + "\r\n")
+	}
+	if len(body) > 0 || method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch {
+		fmt.Fprintf(&b, "Content-Length: %d\r\n", len(body))
+	}
+	if !keepAlive {
+		b.WriteString("Connection: close\r\n")
+	}
+	b.WriteString("\r\n")
+	b.Write(body)
+	return b.Bytes()
+}
