@@ -1,21 +1,26 @@
 package results
 
-import hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+import (
+	"math"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
 
 // Summarize returns the percentiles of h, a latency histogram in
-// nanoseconds, in milliseconds. Each percentile is the highest value
-// equivalent to the recorded one at the histogram's precision, as the
-// reference tools report it. An empty or nil histogram gives zeros.
+// nanoseconds, in milliseconds. Percentiles are computed as the reference
+// Java HdrHistogram does (see ValuesAtPercentiles), so they agree with what
+// its tools print for latency.hlog. An empty or nil histogram gives zeros.
 func Summarize(h *hdrhistogram.Histogram) Percentiles {
 	if h == nil || h.TotalCount() == 0 {
 		return Percentiles{}
 	}
+	v := ValuesAtPercentiles(h, 50, 90, 95, 99, 99.9)
 	return Percentiles{
-		P50:  nsToMS(h.ValueAtQuantile(50)),
-		P90:  nsToMS(h.ValueAtQuantile(90)),
-		P95:  nsToMS(h.ValueAtQuantile(95)),
-		P99:  nsToMS(h.ValueAtQuantile(99)),
-		P999: nsToMS(h.ValueAtQuantile(99.9)),
+		P50:  nsToMS(v[0]),
+		P90:  nsToMS(v[1]),
+		P95:  nsToMS(v[2]),
+		P99:  nsToMS(v[3]),
+		P999: nsToMS(v[4]),
 		Max:  nsToMS(h.Max()),
 		Mean: h.Mean() / 1e6,
 	}
@@ -26,4 +31,44 @@ func Summarize(h *hdrhistogram.Histogram) Percentiles {
 func SummarizeLag(h *hdrhistogram.Histogram) LagSummary {
 	p := Summarize(h)
 	return LagSummary{P50: p.P50, P99: p.P99, Max: p.Max}
+}
+
+// ValuesAtPercentiles returns the values of h at the percentiles ps (0 to
+// 100, in ascending order) as the reference Java HdrHistogram computes
+// them: the value at rank ceil(p% of the count), the nearest-rank
+// definition, so that at least p% of the recorded values are at or below
+// it, reported as the highest value equivalent to it at the histogram's
+// precision. hdrhistogram-go's ValueAtPercentile rounds the rank instead,
+// which with few values can report the value below the true percentile
+// (the 599th of 600 values for p99.9, where Java and this function report
+// the 600th). An empty histogram gives zeros.
+func ValuesAtPercentiles(h *hdrhistogram.Histogram, ps ...float64) []int64 {
+	out := make([]int64, len(ps))
+	n := h.TotalCount()
+	if n == 0 {
+		return out
+	}
+	ranks := make([]int64, len(ps))
+	for i, p := range ps {
+		// As AbstractHistogram.getValueAtPercentile: nudge p down by one
+		// ulp so that an exact product is not pushed up by rounding.
+		p = math.Min(math.Max(math.Nextafter(p, math.Inf(-1)), 0), 100)
+		ranks[i] = max(int64(math.Ceil(p*float64(n)/100)), 1)
+	}
+	var cum int64
+	j := 0
+	for _, b := range h.Distribution() {
+		cum += b.Count
+		for j < len(ranks) && cum >= ranks[j] {
+			out[j] = b.To
+			if ps[j] <= 0 {
+				out[j] = b.From
+			}
+			j++
+		}
+		if j == len(ranks) {
+			break
+		}
+	}
+	return out
 }

@@ -34,3 +34,28 @@ func TestSummarize(t *testing.T) {
 		t.Errorf("SummarizeLag = %+v, want the p50, p99 and max of %+v", lag, got)
 	}
 }
+
+// TestValuesAtPercentilesNearestRank checks the reference definition where
+// hdrhistogram-go's ValueAtPercentile differs: 600 values, one slow.
+func TestValuesAtPercentilesNearestRank(t *testing.T) {
+	h := NewHistogram()
+	for j := 0; j < 599; j++ {
+		Record(h, time.Millisecond)
+	}
+	Record(h, 150*time.Millisecond)
+	got := ValuesAtPercentiles(h, 0, 50, 99.9, 100)
+	want := []int64{999_936, 1_000_447, 150_077_439, 150_077_439}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("ValuesAtPercentiles = %v, want %v", got, want)
+			break
+		}
+	}
+	// hdrhistogram-go rounds the rank: 99.9% of 600 is rank 599.4 -> 599.
+	if v := h.ValueAtQuantile(99.9); v != 1_000_447 {
+		t.Logf("hdrhistogram-go's p99.9 is now %d; the workaround may be unneeded", v)
+	}
+	if p := Summarize(h); p.P999 != 150.077439 || p.Max != 150.077439 {
+		t.Errorf("Summarize p99.9 %v max %v, want 150.077439", p.P999, p.Max)
+	}
+}

@@ -69,8 +69,9 @@ func (tw *TimelineWriter) WriteInterval(iv Interval, intendedRate float64) error
 		row.AchievedRate = float64(iv.Completed) / length
 	}
 	if iv.Corrected != nil && iv.Corrected.TotalCount() > 0 {
-		row.P50MS = nsToMS(iv.Corrected.ValueAtQuantile(50))
-		row.P99MS = nsToMS(iv.Corrected.ValueAtQuantile(99))
+		v := ValuesAtPercentiles(iv.Corrected, 50, 99)
+		row.P50MS = nsToMS(v[0])
+		row.P99MS = nsToMS(v[1])
 		row.MaxMS = nsToMS(iv.Corrected.Max())
 	}
 	rec := []string{
