@@ -432,8 +432,9 @@ func joinDistinct(srcs []*mergeSource, f func(*Run) string) string {
 }
 
 // mergeHosts keeps each source's host samples under its name; a merged
-// source's parts are kept as "NAME/PART". It returns nil when no source has
-// host samples.
+// source's parts are kept as "NAME/PART". Every part is rebased onto the
+// earliest start, so that the T of all samples count from the merged
+// HostSamples.Start. It returns nil when no source has host samples.
 func mergeHosts(srcs []*mergeSource) *HostSamples {
 	var h *HostSamples
 	for _, s := range srcs {
@@ -447,11 +448,19 @@ func mergeHosts(srcs []*mergeSource) *HostSamples {
 		if s.host.Start.Before(h.Start) {
 			h.Start = s.host.Start
 		}
+	}
+	if h == nil {
+		return nil
+	}
+	for _, s := range srcs {
+		if s.host == nil {
+			continue
+		}
 		parts := s.host.Parts
 		own := *s.host
 		own.Parts = nil
 		if len(own.Generator) > 0 || len(own.Target) > 0 || len(parts) == 0 {
-			h.Parts[s.name] = &own
+			h.Parts[s.name] = rebaseHost(&own, h.Start)
 		}
 		keys := make([]string, 0, len(parts))
 		for k := range parts {
@@ -459,10 +468,33 @@ func mergeHosts(srcs []*mergeSource) *HostSamples {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			h.Parts[s.name+"/"+k] = parts[k]
+			if p := parts[k]; p != nil {
+				h.Parts[s.name+"/"+k] = rebaseHost(p, h.Start)
+			}
 		}
 	}
 	return h
+}
+
+// rebaseHost returns a copy of h whose sample times count from start.
+func rebaseHost(h *HostSamples, start time.Time) *HostSamples {
+	c := *h
+	shift := h.Start.Sub(start).Seconds()
+	c.Start = start
+	c.Generator = rebaseSamples(h.Generator, shift)
+	c.Target = rebaseSamples(h.Target, shift)
+	return &c
+}
+
+func rebaseSamples(samples []HostSample, shift float64) []HostSample {
+	if samples == nil {
+		return nil
+	}
+	out := slices.Clone(samples)
+	for i := range out {
+		out[i].T += shift
+	}
+	return out
 }
 
 // copyPprof copies the profiles of a source's pprof directory (and its

@@ -1,6 +1,8 @@
 package results
 
 import (
+	"bytes"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -11,6 +13,8 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/perf-tools/perf/results/resultstest"
 )
 
 // mergeGen describes one generator's run, built from known samples.
@@ -222,13 +226,27 @@ func TestMerge(t *testing.T) {
 	if len(rows) != 5 {
 		t.Fatalf("%d timeline rows, want 5", len(rows))
 	}
+	// Each merged second holds both generators' histograms of that second,
+	// and its row is the one the timeline writer makes of it.
+	la, lb := readMergedHlog(t, a), readMergedHlog(t, b)
+	var want bytes.Buffer
+	tw := NewTimelineWriter(&want)
 	for i, r := range rows {
 		if r.Second != float64(i) || r.AchievedRate != 170 || r.IntendedRate != 176 || r.Errors != 3 || r.Warmup != (i == 0) {
 			t.Errorf("row %d: %+v", i, r)
 		}
-		if want := float64(ivs[i].Histogram.ValueAtQuantile(99)) / 1e6; r.P99MS != float64(int64(want*1000+0.5))/1000 {
-			t.Errorf("row %d: p99 %v, want %v", i, r.P99MS, want)
+		sum := NewHistogram()
+		sum.Merge(la.Intervals[TagCorrected][i].Histogram)
+		sum.Merge(lb.Intervals[TagCorrected][i].Histogram)
+		if !reflect.DeepEqual(sum.CumulativeDistribution(), ivs[i].Histogram.CumulativeDistribution()) {
+			t.Errorf("merged second %d is not the sum of the generators' seconds", i)
 		}
+		start := t0.Truncate(time.Second).Add(time.Duration(i) * time.Second)
+		tw.WriteInterval(Interval{Start: start, End: start.Add(time.Second), Warmup: i == 0,
+			Corrected: sum, Intended: 176, Completed: 170, Errors: 3}, 0)
+	}
+	if got, _ := os.ReadFile(filepath.Join(out, TimelineFile)); string(got) != want.String() {
+		t.Errorf("timeline.csv:\n%s\nwant:\n%s", got, want.String())
 	}
 
 	// host.json keeps each generator's samples under its name.
@@ -238,6 +256,9 @@ func TestMerge(t *testing.T) {
 	}
 	if g := h.Generators(); len(g) != 2 || len(g["gen-a"]) != 1 || len(g["gen-b"]) != 1 {
 		t.Errorf("host parts: %v", g)
+	} else if !h.Start.Equal(t0) || g["gen-a"][0].T != 1 || g["gen-b"][0].T != 1.25 {
+		// Every part counts from the merged start.
+		t.Errorf("host start %v, sample times %v and %v; want %v, 1 and 1.25", h.Start, g["gen-a"][0].T, g["gen-b"][0].T, t0)
 	}
 
 	// A merged run merges again like any other run.
@@ -341,5 +362,30 @@ func TestMergeBadInput(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(tmp, o)); err == nil {
 			t.Errorf("failed merge left %s behind", o)
 		}
+	}
+}
+
+// TestMergeJavaReader checks the merged latency.hlog with the reference
+// HistogramLogProcessor: it reads every merged sample.
+func TestMergeJavaReader(t *testing.T) {
+	if _, ok := resultstest.Jar(); !ok {
+		t.Skip("java or HdrHistogram's jar is absent")
+	}
+	tmp := t.TempDir()
+	t0 := time.Date(2026, 11, 27, 10, 0, 0, 300e6, time.UTC)
+	ref := newMergeRef()
+	a := writeGenRun(t, tmp, mergeGen{name: "a", start: t0, seconds: 4, perSec: 50, seed: 5, valid: true}, ref)
+	b := writeGenRun(t, tmp, mergeGen{name: "b", start: t0.Add(150 * time.Millisecond), seconds: 4, perSec: 40, seed: 6, valid: true}, ref)
+	out := filepath.Join(tmp, "out")
+	if err := Merge([]string{a, b}, out); err != nil {
+		t.Fatal(err)
+	}
+	// From second 1: the warm-up second left out, as in run.json.
+	tot := resultstest.JavaTotals(t, filepath.Join(out, HlogFile), TagCorrected, 1)
+	if tot.Count != ref.corrected.TotalCount() {
+		t.Errorf("java read %d samples, want %d", tot.Count, ref.corrected.TotalCount())
+	}
+	if want := float64(ref.corrected.Max()) / 1e6; math.Abs(tot.Max-want) > 0.001 {
+		t.Errorf("java max %v ms, want %v", tot.Max, want)
 	}
 }

@@ -36,7 +36,8 @@ errors, status codes and error kinds are summed, and so are the planned and
 achieved rates. The merged run is valid only when every part is; each part's
 invalid reasons and warnings are kept with its directory. SLOs are evaluated
 again on the merged summary. host.json keeps each generator's samples under
-its directory name, and pprof/NAME/ its profiles.
+its directory name, and pprof/NAME/ its profiles. report.html is drawn for
+the merged run.
 
 The result is an ordinary run directory: perf report, perf compare and the
 HTML report read it like any other, and it can be merged again.
@@ -97,6 +98,11 @@ func runReportMerge(_ context.Context, o *reportMergeOptions) error {
 	run, err := results.ReadRun(o.out)
 	if err != nil {
 		return err
+	}
+	// Every run directory has its HTML report; the merged data stands
+	// without it, so a failure here is only a warning.
+	if err := results.WriteRunHTML(o.out); err != nil {
+		fmt.Fprintf(o.stderr, "perf: warning: %v\n", err)
 	}
 	valid := "valid"
 	if !run.Valid {

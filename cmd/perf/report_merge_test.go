@@ -147,6 +147,13 @@ func TestReportMerge(t *testing.T) {
 			run.Requests, run.Valid, run.Latency.Corrected, results.Summarize(want))
 	}
 
+	if _, err := os.Stat(filepath.Join(out, results.HTMLFile)); err != nil {
+		t.Errorf("no HTML report in the merged run: %v", err)
+	}
+	if strings.Contains(stderr, "warning") {
+		t.Errorf("stderr %q", stderr)
+	}
+
 	// perf report reads the merged directory as any run directory.
 	code, stdout, stderr = runWithMerge(t, "report", "--output", "json", out)
 	if code != exitOK || !strings.Contains(stdout, `"requests": 600`) {
