@@ -25,11 +25,11 @@ func TestApplyThenCheckPasses(t *testing.T) {
 		targets[c.Key] = c.Target
 	}
 	want := map[string]string{
-		"net.core.somaxconn":           "4096",
-		"net.ipv4.ip_local_port_range": "1024 65535",
-		"net.ipv4.tcp_fin_timeout":     "30",
-		"vm.swappiness":                "10",
-		"net.ipv4.tcp_rmem":            "4096 131072 16777216",
+		"net.core.somaxconn":                          "4096",
+		"net.ipv4.ip_local_port_range":                "1024 65535",
+		"net.ipv4.tcp_fin_timeout":                    "30",
+		"vm.swappiness":                               "10",
+		"net.ipv4.tcp_rmem":                           "4096 131072 16777216",
 		"/sys/kernel/mm/transparent_hugepage/enabled": "never",
 	}
 	if len(targets) != len(want) {

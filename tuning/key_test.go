@@ -59,13 +59,13 @@ func TestParseKey(t *testing.T) {
 
 func TestScopeOf(t *testing.T) {
 	for key, want := range map[string]tuning.Scope{
-		"net.core.somaxconn":           tuning.ScopeNetns,
-		"net.core.rmem_max":            tuning.ScopeGlobal,
-		"net.core.netdev_max_backlog":  tuning.ScopeGlobal,
-		"net.ipv4.ip_local_port_range": tuning.ScopeNetns,
-		"net.ipv4.tcp_mem":             tuning.ScopeGlobal,
-		"vm.swappiness":                tuning.ScopeGlobal,
-		"rlimit.nofile":                tuning.ScopeProcess,
+		"net.core.somaxconn":                          tuning.ScopeNetns,
+		"net.core.rmem_max":                           tuning.ScopeGlobal,
+		"net.core.netdev_max_backlog":                 tuning.ScopeGlobal,
+		"net.ipv4.ip_local_port_range":                tuning.ScopeNetns,
+		"net.ipv4.tcp_mem":                            tuning.ScopeGlobal,
+		"vm.swappiness":                               tuning.ScopeGlobal,
+		"rlimit.nofile":                               tuning.ScopeProcess,
 		"/sys/kernel/mm/transparent_hugepage/enabled": tuning.ScopeGlobal,
 	} {
 		if got := tuning.ScopeOf(key); got != want {
