@@ -1,6 +1,7 @@
 package results
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -583,20 +584,32 @@ func (c *Comparison) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
 	fmt.Fprintf(ew, "base:      %s\n", sideText(c.Base))
 	fmt.Fprintf(ew, "candidate: %s\n\n", sideText(c.Candidate))
-	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "metric\tbase\tcandidate\tdelta\tsignificance")
+	var table bytes.Buffer
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
+	head := "metric\tbase\tcandidate\tdelta"
+	if c.Tested {
+		head += "\tsignificance"
+	}
+	fmt.Fprintln(tw, head)
 	for _, mc := range c.Metrics {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", metricLabel(mc.Metric), formatValue(mc.Unit, mc.Base),
-			formatValue(mc.Unit, mc.Candidate), deltaText(mc), significanceText(mc, len(mc.BaseValues), len(mc.CandidateValues)))
+		line := fmt.Sprintf("%s\t%s\t%s\t%s", metricLabel(mc.Metric), formatValue(mc.Unit, mc.Base),
+			formatValue(mc.Unit, mc.Candidate), deltaText(mc))
+		if c.Tested {
+			line += "\t" + significanceText(mc, len(mc.BaseValues), len(mc.CandidateValues))
+		}
+		fmt.Fprintln(tw, line)
 	}
 	tw.Flush()
+	writeTrimmed(ew, table.Bytes())
 	if len(c.Gates) > 0 {
 		fmt.Fprintln(ew, "\ngates:")
-		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+		table.Reset()
+		tw = tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 		for _, g := range c.Gates {
 			fmt.Fprintf(tw, "  %s\t%s\tobserved %s, allowed %s%s\n", passText(g.OK), g.Gate, g.Observed, g.Allowed, noteText(g.Note))
 		}
 		tw.Flush()
+		writeTrimmed(ew, table.Bytes())
 	}
 	for _, n := range c.Notes {
 		fmt.Fprintf(ew, "\nnote: %s\n", n)
@@ -609,6 +622,19 @@ func (c *Comparison) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(ew, "\nresult: %s\n", c.verdict())
 	return ew.err
+}
+
+// writeTrimmed writes text without the trailing spaces tabwriter leaves
+// after an empty last column.
+func writeTrimmed(w io.Writer, text []byte) {
+	for _, line := range strings.SplitAfter(string(text), "\n") {
+		nl := strings.HasSuffix(line, "\n")
+		line = strings.TrimRight(line, " \n")
+		if nl {
+			line += "\n"
+		}
+		io.WriteString(w, line)
+	}
 }
 
 // verdict sums the comparison up in one line.
@@ -674,11 +700,20 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintln(ew)
 	}
 	fmt.Fprintf(ew, "Base: %s  \nCandidate: %s\n\n", mdEscape(sideText(c.Base)), mdEscape(sideText(c.Candidate)))
-	fmt.Fprintln(ew, "| metric | base | candidate | delta | significance |")
-	fmt.Fprintln(ew, "|---|---:|---:|---:|---|")
+	if c.Tested {
+		fmt.Fprintln(ew, "| metric | base | candidate | delta | significance |")
+		fmt.Fprintln(ew, "|---|---:|---:|---:|---|")
+	} else {
+		fmt.Fprintln(ew, "| metric | base | candidate | delta |")
+		fmt.Fprintln(ew, "|---|---:|---:|---:|")
+	}
 	for _, mc := range c.Metrics {
-		fmt.Fprintf(ew, "| %s | %s | %s | %s | %s |\n", metricLabel(mc.Metric), formatValue(mc.Unit, mc.Base),
-			formatValue(mc.Unit, mc.Candidate), deltaText(mc), mdEscape(significanceText(mc, len(mc.BaseValues), len(mc.CandidateValues))))
+		fmt.Fprintf(ew, "| %s | %s | %s | %s |", metricLabel(mc.Metric), formatValue(mc.Unit, mc.Base),
+			formatValue(mc.Unit, mc.Candidate), deltaText(mc))
+		if c.Tested {
+			fmt.Fprintf(ew, " %s |", mdEscape(significanceText(mc, len(mc.BaseValues), len(mc.CandidateValues))))
+		}
+		fmt.Fprintln(ew)
 	}
 	if len(c.Gates) > 0 {
 		fmt.Fprintln(ew, "\n| gate | result | observed | allowed |")
