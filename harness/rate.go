@@ -103,11 +103,14 @@ func (c constantSchedule) due(t time.Duration) uint64 {
 	if t < 0 {
 		return 0
 	}
-	// Global hits due by t: floor(t*Freq/Per) + 1.
-	hi, lo := bits.Mul64(uint64(t), uint64(c.rate.Freq))
+	// Global hit g is due at floor(g*Per/Freq), which is <= t exactly when
+	// g*Per < (t+1)*Freq: so ceil((t+1)*Freq/Per) hits are due.
+	hi, lo := bits.Mul64(uint64(t)+1, uint64(c.rate.Freq))
 	if hi >= uint64(c.rate.Per) {
 		return uint64(maxDuration)
 	}
+	lo, borrow := bits.Sub64(lo, 1, 0)
+	hi -= borrow
 	q, _ := bits.Div64(hi, lo, uint64(c.rate.Per))
 	global := q + 1
 	if global <= c.shard {

@@ -14,7 +14,7 @@
 // SampleHost (and StartHost) sample the generator's host once a second with
 // gopsutil and a few direct /proc reads: CPU (total and per core), load,
 // memory, network counters (loopback included), TCP counters and states,
-// and the CPU use of one process, normalised to its GOMAXPROCS cores.
+// and the CPU use of one process, normalised to the cores it may use.
 // Sampling runs inside the load generator, so it is kept cheap (see
 // BenchmarkSample): about 0.17 ms a sample on a 2-core VM; counting TCP
 // sockets by state walks the kernel's socket table (sock_diag, as ss(8)

@@ -51,10 +51,10 @@ type HostOptions struct {
 	Interval time.Duration
 	// PID is the process whose CPU use is sampled; 0 is this process.
 	PID int32
-	// GOMAXPROCS is the number of cores the process may use, to normalise
-	// its CPU use; 0 means runtime.GOMAXPROCS(0) for this process and the
-	// number of CPUs for another.
-	GOMAXPROCS int
+	// Cores is the number of cores the process may use, to normalise its
+	// CPU use; 0 means, for this process, GOMAXPROCS or its CPU affinity
+	// when smaller, and for another process the number of CPUs.
+	Cores int
 	// TargetURL, when set, is polled once an interval for the target's
 	// sample: a HostHandler, as perf serve mounts it at HostPath.
 	TargetURL string
@@ -308,7 +308,7 @@ type sampler struct {
 	env        context.Context // carries gopsutil's procfs root; no deadline
 	root       string
 	proc       *process.Process
-	gomaxprocs int
+	cores      int
 	maxTCP     int
 	start      time.Time
 	prev       reading
@@ -320,7 +320,7 @@ type sampler struct {
 }
 
 func newSampler(ctx context.Context, opts HostOptions) (*sampler, error) {
-	s := &sampler{root: opts.ProcRoot, gomaxprocs: opts.GOMAXPROCS, maxTCP: opts.MaxTCPSockets,
+	s := &sampler{root: opts.ProcRoot, cores: opts.Cores, maxTCP: opts.MaxTCPSockets,
 		statesEvery: opts.TCPStatesEvery}
 	if s.statesEvery == 0 {
 		s.statesEvery = DefaultTCPStatesEvery
@@ -334,12 +334,12 @@ func newSampler(ctx context.Context, opts HostOptions) (*sampler, error) {
 	pid := opts.PID
 	if pid == 0 {
 		pid = int32(os.Getpid())
-		if s.gomaxprocs == 0 {
-			s.gomaxprocs = runtime.GOMAXPROCS(0)
+		if s.cores == 0 {
+			s.cores = usableCores()
 		}
 	}
-	if s.gomaxprocs <= 0 {
-		s.gomaxprocs = runtime.NumCPU()
+	if s.cores <= 0 {
+		s.cores = runtime.NumCPU()
 	}
 	s.env = context.WithValue(context.WithoutCancel(ctx), common.EnvKey, common.EnvMap{common.HostProcEnvKey: s.root})
 	p, err := process.NewProcessWithContext(s.env, pid)
@@ -387,14 +387,14 @@ func (s *sampler) sample() (results.HostSample, error) {
 	errs := []error{err}
 	prev := s.prev
 	s.prev = cur
-	smp := results.HostSample{T: cur.at.Sub(s.start).Seconds(), GOMAXPROCS: s.gomaxprocs, PerCore: []float64{}}
+	smp := results.HostSample{T: cur.at.Sub(s.start).Seconds(), Cores: s.cores, PerCore: []float64{}}
 	dt := cur.at.Sub(prev.at).Seconds()
 	if dt <= 0 {
 		dt = 1e-9
 	}
 	if cur.haveProc && prev.haveProc {
 		smp.ProcCPUCores = max(cur.procCPU-prev.procCPU, 0) / dt
-		smp.ProcCPUPercent = 100 * smp.ProcCPUCores / float64(s.gomaxprocs)
+		smp.ProcCPUPercent = 100 * smp.ProcCPUCores / float64(s.cores)
 	}
 	if len(cur.perCore) > 0 && len(cur.perCore) == len(prev.perCore) {
 		var busy, all float64

@@ -122,7 +122,7 @@ func TestSampleHost(t *testing.T) {
 		if i > 0 && s.T <= h.Generator[i-1].T {
 			t.Errorf("sample %d: t %v not after %v", i, s.T, h.Generator[i-1].T)
 		}
-		if len(s.PerCore) == 0 || s.MemTotalBytes == 0 || s.GOMAXPROCS == 0 || s.ProcRSSBytes == 0 {
+		if len(s.PerCore) == 0 || s.MemTotalBytes == 0 || s.Cores == 0 || s.ProcRSSBytes == 0 {
 			t.Errorf("sample %d lacks data: %+v", i, s)
 		}
 		if s.ProcCPUPercent < 0 || s.HostCPUPercent < 0 || s.HostCPUPercent > 100 {
@@ -194,7 +194,7 @@ func TestHostHandlerAndPoll(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("GET %s: %v %v %q", HostPath, resp.Status, err, resp.Header.Get("Content-Type"))
 	}
-	if one.MemTotalBytes == 0 || len(one.PerCore) == 0 || one.GOMAXPROCS == 0 {
+	if one.MemTotalBytes == 0 || len(one.PerCore) == 0 || one.Cores == 0 {
 		t.Errorf("sample lacks data: %+v", one)
 	}
 	resp, err = http.Post(srv.URL+HostPath, "text/plain", nil)
