@@ -47,13 +47,13 @@ subdirectory holding a run.json: a kept baseline artifact, say), a glob, or a
 comma-separated list of those. --base and --candidate (repeatable) may be used
 instead of the two arguments.
 
-With one run a side the medians are compared directly. With at least two runs
-a side, each metric's change is tested with the two-sided Mann-Whitney U test
-on the per-run values, as benchstat does, at --alpha (0.05): "~" marks a change
-that is not significant, and a delta gate fails only on a significant change.
-With three runs or fewer a side no change can be significant at 0.05 (the
-smallest possible p is 0.1 for 3+3); use at least 4 runs a side, 5 or more to
-see moderate changes.
+When a side holds a single run, the medians are compared directly. With two
+runs or more a side, each metric's change is tested with the two-sided
+Mann-Whitney U test on the per-run values, as benchstat does, at --alpha
+(0.05): "~" marks a change that is not significant, and a delta gate fails
+only on a significant change. With three runs or fewer a side no change can be
+significant at 0.05 (the smallest possible p is 0.1 for 3+3); use at least 4
+runs a side, 5 or more to see moderate changes.
 
 Gates (--gate, repeatable). A signed limit bounds the change from the base; an
 unsigned one bounds the value of every candidate run:
