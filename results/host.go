@@ -43,14 +43,15 @@ type HostSample struct {
 	// T is the sample time in seconds since HostSamples.Start.
 	T float64 `json:"t"`
 	// ProcCPUPercent is the measured process's CPU use (user + system) in
-	// percent of the cores it may use (GOMAXPROCS): 100 means saturated.
+	// percent of the cores it may use (Cores): 100 means saturated.
 	ProcCPUPercent float64 `json:"proc_cpu_percent"`
 	// ProcCPUCores is the same use in cores (1.5 = one and a half cores).
 	ProcCPUCores float64 `json:"proc_cpu_cores"`
 	// ProcRSSBytes is the process's resident set size.
 	ProcRSSBytes uint64 `json:"proc_rss_bytes"`
-	// GOMAXPROCS of the measured process, when known.
-	GOMAXPROCS int `json:"gomaxprocs,omitempty"`
+	// Cores is the number of cores the measured process may use: its
+	// GOMAXPROCS, or its CPU affinity when smaller.
+	Cores int `json:"cores,omitempty"`
 	// HostCPUPercent is the host's CPU use over all cores, in percent.
 	HostCPUPercent float64 `json:"host_cpu_percent"`
 	// PerCore is the CPU use of each core, in percent.
@@ -106,8 +107,8 @@ type TCPSample struct {
 	StatesTruncated bool `json:"states_truncated,omitempty"`
 }
 
-// CPUStats summarises a process's CPU use over samples, in percent of its
-// GOMAXPROCS cores.
+// CPUStats summarises a process's CPU use over samples, in percent of the
+// cores it may use.
 type CPUStats struct {
 	MeanPercent float64
 	MaxPercent  float64

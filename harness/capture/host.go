@@ -305,15 +305,15 @@ type reading struct {
 // sampler takes samples of one host and process. It is not safe for
 // concurrent use.
 type sampler struct {
-	env        context.Context // carries gopsutil's procfs root; no deadline
-	root       string
-	proc       *process.Process
-	cores      int
-	maxTCP     int
-	start      time.Time
-	prev       reading
-	buf        []byte
-	noNetlink  bool
+	env       context.Context // carries gopsutil's procfs root; no deadline
+	root      string
+	proc      *process.Process
+	cores     int
+	maxTCP    int
+	start     time.Time
+	prev      reading
+	buf       []byte
+	noNetlink bool
 	// statesEvery and n schedule the TCP state counts.
 	statesEvery int
 	n           int
