@@ -48,17 +48,31 @@ func LoadRunData(dir string) (*RunData, error) {
 	if d.Hlog, err = ReadHlogFile(filepath.Join(dir, HlogFile)); err != nil {
 		return nil, err
 	}
-	if d.Timeline, err = ReadTimelineFile(filepath.Join(dir, TimelineFile)); err != nil {
-		return nil, err
+	// A run stopped before its first interval ended has an empty
+	// timeline.csv (the header comes with the first row): no rows.
+	path := filepath.Join(dir, TimelineFile)
+	if fi, err := os.Stat(path); err != nil || fi.Size() > 0 {
+		if d.Timeline, err = ReadTimelineFile(path); err != nil {
+			return nil, err
+		}
 	}
-	d.Host, err = ReadHostSamples(filepath.Join(dir, HostFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		d.Host, err = nil, nil
-	}
-	if err != nil {
+	if err := d.readHost(dir); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// readHost reads host.json into d.Host when the run has one.
+func (d *RunData) readHost(dir string) error {
+	h, err := ReadHostSamples(filepath.Join(dir, HostFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	d.Host = h
+	return nil
 }
 
 // WriteRunHTML writes dir/report.html for the run in dir.

@@ -432,3 +432,38 @@ func inkedFraction(img image.Image) (float64, int) {
 	}
 	return float64(inked) / float64(total), len(colours)
 }
+
+// TestHTMLEmptyRun draws a run stopped before its first interval ended: an
+// interval log with its header only and an empty timeline.csv.
+func TestHTMLEmptyRun(t *testing.T) {
+	dir := t.TempDir()
+	hf, err := os.Create(filepath.Join(dir, HlogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewHlogWriter(hf, time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	hf.Close()
+	if err := os.WriteFile(filepath.Join(dir, TimelineFile), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteRun(dir, &Run{Name: "stopped", Interrupted: true, Valid: false, InvalidReasons: []string{"interrupted before the first interval"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteRunHTML(dir); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, HTMLFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`id="note-spectrum">No latency recorded`, `id="note-latency">No timeline rows for`, `<svg id="cpu"`, "(interrupted)"} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if bytes.Contains(page, []byte("NaN")) || bytes.Contains(page, []byte("Inf")) {
+		t.Error("page holds NaN or Inf coordinates")
+	}
+}
