@@ -106,7 +106,7 @@ func TestWarnings(t *testing.T) {
 	root := fixtureRoot(t)
 	p := loadProfile(t, "testdata/fixture.yaml")
 
-	ws := tuning.Warnings(root, p)
+	ws := tuning.Warnings(root, p, nil)
 	text := joinWarnings(ws)
 	// 90-app.conf sets somaxconn below the profile and fin_timeout within it;
 	// sysctl.conf sets swappiness above it.
@@ -126,7 +126,7 @@ func TestWarnings(t *testing.T) {
 	mustWrite(t, filepath.Join(root, "run/tuned/tuned.pid"), "4242\n")
 	mustWrite(t, filepath.Join(root, "proc/4242/comm"), "tuned\n")
 	mustWrite(t, filepath.Join(root, "proc/1/environ"), "PATH=/bin\x00container=podman\x00")
-	text = joinWarnings(tuning.Warnings(root, p))
+	text = joinWarnings(tuning.Warnings(root, p, nil))
 	for _, want := range []string{"TuneD is running (pid 4242)", "inside a container (container=podman)", "vm.swappiness"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("warnings lack %q:\n%s", want, text)
@@ -147,7 +147,7 @@ func TestWarnings(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	text = joinWarnings(tuning.Warnings(root2, p))
+	text = joinWarnings(tuning.Warnings(root2, p, nil))
 	for _, want := range []string{"TuneD is running (pid 777)", "non-initial network namespace"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("warnings lack %q:\n%s", want, text)

@@ -67,6 +67,10 @@ func ParseProfile(data []byte, source string) (*Profile, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("profile %s: %w: empty document, want name, description and settings", source, ErrInvalidProfile)
 		}
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return nil, fmt.Errorf("profile %s: %w: %s (a profile has name, description, include and settings; a setting has key, value and why)", source, ErrInvalidProfile, strings.Join(te.Errors, "; "))
+		}
 		return nil, fmt.Errorf("profile %s: %w: %v", source, ErrInvalidProfile, err)
 	}
 	var extra any

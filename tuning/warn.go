@@ -37,7 +37,9 @@ const (
 // does not accept (they win at the next boot or systemd-sysctl run), and
 // global keys while running in a container or a non-initial network
 // namespace, where they belong to the host, not to this environment.
-func Warnings(root string, p *Profile) []Warning {
+// results, from Check, limit the last warning to keys the host has; nil
+// means every key.
+func Warnings(root string, p *Profile, results []Result) []Warning {
 	var ws []Warning
 	if pid, ok := tunedRunning(root); ok {
 		ws = append(ws, Warning{Message: fmt.Sprintf("TuneD is running (pid %d): it re-applies its own profile and may undo these settings; stop it (tuned-adm off) or make its profile agree", pid)})
@@ -56,8 +58,14 @@ func Warnings(root string, p *Profile) []Warning {
 		ws = append(ws, Warning{Key: e.Key, Message: fmt.Sprintf("%s:%d sets %s, the profile wants %s; it will undo the profile at the next boot or systemd-sysctl run", e.File, e.Line, e.Value, v)})
 	}
 	var global []string
+	present := map[string]bool{}
+	for _, r := range results {
+		if r.Status == StatusOK || r.Status == StatusDrift {
+			present[r.Key] = true
+		}
+	}
 	for _, s := range p.Settings {
-		if ScopeOf(s.Key) == ScopeGlobal {
+		if ScopeOf(s.Key) == ScopeGlobal && (results == nil || present[s.Key]) {
 			global = append(global, s.Key)
 		}
 	}
