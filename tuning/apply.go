@@ -366,8 +366,11 @@ func Revert(root, statePath string) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("state %s: %w", statePath, err)
 		}
-		if len(ps) != 1 {
+		if len(ps) > 1 {
 			return nil, fmt.Errorf("state %s: key %s: %w: want exactly one file under %s, found %d", statePath, s.Key, ErrInvalidKey, root, len(ps))
+		}
+		if len(ps) == 0 {
+			continue // gone since apply (a module unloaded): reported below
 		}
 		paths[i] = ps[0]
 		if err := syscall.Access(ps[0], 2 /* W_OK */); err != nil && permissionErr(err) {
@@ -381,6 +384,10 @@ func Revert(root, statePath string) ([]string, error) {
 	var restored []string
 	var errs []error
 	for i, s := range st.Saved {
+		if paths[i] == "" {
+			errs = append(errs, fmt.Errorf("key %s: no longer present under %s, not restored", s.Key, root))
+			continue
+		}
 		if err := writeRaw(paths[i], s.Original); err != nil {
 			errs = append(errs, fmt.Errorf("key %s: %w", s.Key, err))
 			continue

@@ -313,3 +313,22 @@ func apply(t *testing.T, root string, p *tuning.Profile, state string) {
 		t.Fatal(err)
 	}
 }
+
+func TestRevertKeyGoneRestoresTheRest(t *testing.T) {
+	root := fixtureRoot(t)
+	state := filepath.Join(t.TempDir(), "state.json")
+	apply(t, root, loadProfile(t, writeProfile(t, "name: a\ndescription: d\nsettings:\n  - {key: net.core.somaxconn, value: \">=4096\", why: w}\n  - {key: vm.swappiness, value: \"<=10\", why: w}\n")), state)
+	if err := os.Remove(filepath.Join(root, "proc/sys/net/core/somaxconn")); err != nil {
+		t.Fatal(err)
+	}
+	restored, err := tuning.Revert(root, state)
+	if err == nil || !strings.Contains(err.Error(), "net.core.somaxconn: no longer present") || !strings.Contains(err.Error(), "state file kept") {
+		t.Errorf("revert: %v", err)
+	}
+	if strings.Join(restored, ",") != "vm.swappiness" || readKey(t, root, "vm.swappiness") != "60\n" {
+		t.Errorf("restored %v, swappiness %q", restored, readKey(t, root, "vm.swappiness"))
+	}
+	if _, err := os.Stat(state); err != nil {
+		t.Errorf("state file not kept: %v", err)
+	}
+}
