@@ -35,3 +35,7 @@ serve: build
 
 clean:
 	rm -rf bin perf-demo perf-results perf-data
+
+# demo: the main job on embedded defaults: build, seed, serve, attack, report.
+demo: build
+	scripts/demo.sh $(BIN)

@@ -102,10 +102,23 @@ type Generator struct {
 
 // Host describes the machine the generator ran on.
 type Host struct {
-	Hostname   string         `json:"hostname,omitempty"`
-	Kernel     string         `json:"kernel"`
-	CPUs       int            `json:"cpus"`
-	GOMAXPROCS int            `json:"gomaxprocs"`
-	GoVersion  string         `json:"go_version"`
-	Tuning     map[string]any `json:"tuning,omitempty"`
+	Hostname   string `json:"hostname,omitempty"`
+	Kernel     string `json:"kernel"`
+	CPUs       int    `json:"cpus"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	GoVersion  string `json:"go_version"`
+	// Tuning is the generator host's values of a tuning profile's keys, so
+	// a run's numbers come with the settings they were measured under.
+	Tuning *Tuning `json:"tuning,omitempty"`
+}
+
+// Tuning records a host's tuning against a profile (perf tune check).
+type Tuning struct {
+	Profile  string            `json:"profile"`
+	Settings map[string]string `json:"settings"`
+	// Drift lists the keys whose current value the profile does not accept.
+	Drift   []string `json:"drift"`
+	Missing []string `json:"missing,omitempty"`
+	// Error says why the profile could not be checked, when it could not.
+	Error string `json:"error,omitempty"`
 }

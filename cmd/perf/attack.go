@@ -17,7 +17,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/perf-tools/perf/harness"
+	"github.com/perf-tools/perf/harness/capture"
 	"github.com/perf-tools/perf/results"
+	"github.com/perf-tools/perf/tuning"
 )
 
 // attackOptions are the settings of one perf attack.
@@ -46,6 +48,10 @@ type attackOptions struct {
 	maxLag      time.Duration
 	shard       string
 	progress    bool
+	tuneProfile string
+	pprof       string
+	selfProfile bool
+	targetHost  string
 
 	command []string
 	stdin   io.Reader
@@ -124,13 +130,19 @@ Exit codes: 0 ok, 2 bad flags or expressions, 3 an SLO failed, 5 run invalid
 	f.DurationVar(&o.maxLag, "max-lag", harness.DefaultMaxLag, "send-lag p99 above which the run is invalid")
 	f.StringVar(&o.shard, "shard", "", "run share i of n of the rate plan (i/n), for n generators attacking together")
 	f.BoolVar(&o.progress, "progress", false, "live progress on stderr (default: when stderr is a terminal)")
+	f.StringVar(&o.pprof, "pprof", "", "target's net/http/pprof address (perf serve's admin listener, http://HOST:6060): CPU profile of the measured window, heap/allocs/goroutine/mutex/block at the end, into pprof/")
+	f.BoolVar(&o.selfProfile, "self-profile", false, "profile the generator itself into pprof/self/")
+	f.StringVar(&o.targetHost, "target-host-metrics", "", "perf serve admin address (http://HOST:6060) to poll for the target host's metrics into host.json")
+	f.StringVar(&o.tuneProfile, "tune-profile", "load-generator", "tuning profile whose keys' values this host's run.json records (host.tuning)")
 	return cmd
 }
 
 // attackPlan is everything parsed and checked before the attack starts.
 type attackPlan struct {
-	opts harness.Options
-	slos []results.SLO
+	opts       harness.Options
+	slos       []results.SLO
+	pprofURL   string
+	targetHost string
 }
 
 // plan validates the options; every error is a usage error naming the input.
@@ -162,6 +174,16 @@ func (o *attackOptions) plan() (*attackPlan, error) {
 	}
 	if o.workers > o.maxWorkers {
 		return nil, fmt.Errorf("--workers %d is above --max-workers %d", o.workers, o.maxWorkers)
+	}
+	if o.pprof != "" {
+		if p.pprofURL, err = capture.PprofURL(o.pprof); err != nil {
+			return nil, fmt.Errorf("--pprof: %w", err)
+		}
+	}
+	if o.targetHost != "" {
+		if p.targetHost, err = capture.HostURL(o.targetHost); err != nil {
+			return nil, fmt.Errorf("--target-host-metrics: %w", err)
+		}
 	}
 	shard := harness.Shard{Count: 1}
 	if o.shard != "" {
@@ -279,23 +301,77 @@ func runAttack(ctx context.Context, o *attackOptions, stdout, stderr io.Writer) 
 	fmt.Fprintf(stderr, "attacking %s at %s for %s (warm-up %s); results in %s\n",
 		p.opts.Targets, p.opts.Rate, o.duration, o.warmup, dir)
 
+	// Evidence: host samples over the whole run; target and self profiles
+	// over the measured window, started when warm-up ends.
+	var warnings []string
+	host, err := capture.StartHost(ctx, capture.HostOptions{TargetURL: p.targetHost})
+	if err != nil {
+		return err
+	}
+	pprofDir := filepath.Join(dir, results.PprofDir)
+	var (
+		profilesDone = make(chan []string, 1)
+		self         *capture.SelfProfile
+	)
+	profilesDone <- nil
+	p.opts.OnMeasureStart = func() {
+		if p.pprofURL != "" {
+			<-profilesDone
+			go func() {
+				w, err := capture.Profiles(ctx, p.pprofURL, pprofDir, o.duration, capture.ProfileOptions{})
+				if err != nil {
+					w = append(w, err.Error())
+				}
+				profilesDone <- w
+			}()
+		}
+		if o.selfProfile {
+			var err error
+			if self, err = capture.StartSelfProfile(filepath.Join(pprofDir, "self")); err != nil {
+				warnings = append(warnings, err.Error())
+			}
+		}
+	}
+
 	out, err := harness.Attack(ctx, p.opts)
 	if o.progress {
 		fmt.Fprintln(stderr)
 	}
+	if self != nil {
+		warnings = append(warnings, self.Stop()...)
+	}
+	if p.pprofURL != "" {
+		fmt.Fprintf(stderr, "fetching the target's profiles from %s\n", p.pprofURL)
+	}
+	warnings = append(warnings, <-profilesDone...)
+	samples := host.Stop()
+	warnings = append(warnings, samples.Warnings...)
 	if err != nil {
 		return fmt.Errorf("attack: %w", err)
 	}
+	if hlog == nil {
+		// Not one interval closed: still leave a readable, empty log.
+		if _, err := results.NewHlogWriter(hlogFile, out.Started); err != nil {
+			return err
+		}
+	}
 	if err := errors.Join(hlogFile.Sync(), timelineFile.Sync()); err != nil {
 		return fmt.Errorf("write %s: %w", dir, err)
+	}
+	if err := results.WriteHostSamples(filepath.Join(dir, results.HostFile), samples); err != nil {
+		warnings = append(warnings, err.Error())
 	}
 
 	health := harness.DefaultHealth()
 	health.MaxLag = o.maxLag
 	run := newRun(o, p, out, health)
 	run.SLO = results.EvaluateSLOs(p.slos, run)
+	run.Warnings = append(run.Warnings, warnings...)
 	if err := results.WriteRun(dir, run); err != nil {
 		return err
+	}
+	if err := results.WriteRunHTML(dir); err != nil {
+		fmt.Fprintf(stderr, "perf: warning: %v\n", err)
 	}
 	if err := results.Report(stdout, o.output, run); err != nil {
 		return err
@@ -353,6 +429,7 @@ func newRun(o *attackOptions, p *attackPlan, out *harness.Outcome, health harnes
 		},
 		Host: hostFacts(),
 	}
+	run.Host.Tuning = hostTuning(o.tuneProfile)
 	if p.opts.Shard.Count > 1 {
 		run.Rate.Plan = fmt.Sprintf("%s shard %d/%d", run.Rate.Plan, p.opts.Shard.Index+1, p.opts.Shard.Count)
 	}
@@ -374,6 +451,20 @@ func hostFacts() results.Host {
 		h.Kernel = string(bytes.TrimRight(u.Release[:], "\x00"))
 	}
 	return h
+}
+
+// hostTuning checks this host against a tuning profile for run.json. A
+// profile that cannot be checked is recorded as such, never a lost run.
+func hostTuning(profile string) *results.Tuning {
+	if profile == "" {
+		return nil
+	}
+	_, res, err := tuning.CheckProfile("/", profile)
+	if err != nil {
+		return &results.Tuning{Profile: profile, Error: err.Error()}
+	}
+	s := tuning.Summarize(profile, res)
+	return &results.Tuning{Profile: s.Profile, Settings: s.Settings, Drift: s.Drift, Missing: s.Missing}
 }
 
 // isTerminal reports whether f is a terminal, for live progress.

@@ -71,6 +71,7 @@ error (exit 1); a bad --output is a usage error (exit 2).`,
 	}
 	cmd.Flags().StringVarP(&o.output, "output", "o", results.FormatText,
 		"report `FORMAT`: "+strings.Join(reportFormats, ", "))
+	cmd.AddCommand(newReportMergeCmd())
 	return cmd
 }
 
