@@ -29,6 +29,11 @@ const (
 	DefaultShutdownGrace     = 10 * time.Second
 )
 
+// inTxWriteMax is the largest document written to the response from inside
+// the read transaction: net/http buffers the first 2048 bytes of a body, so
+// a write of at most that many bytes is a memory copy and cannot block.
+const inTxWriteMax = 2048
+
 // ItemsPath is the path prefix of item reads: GET ItemsPath + "{id}".
 const ItemsPath = "/v1/items/"
 
@@ -198,24 +203,37 @@ func (s *Server) item(w http.ResponseWriter, r *http.Request) int {
 	if !ok {
 		return writeCanned(w, http.StatusBadRequest, bodyBadID)
 	}
-	bp := s.bufs.Get().(*[]byte)
-	doc, err := s.store.Get(id, (*bp)[:0])
+	var large *[]byte
+	err := s.store.Read(id, func(doc []byte) error {
+		h := w.Header()
+		h["Content-Type"] = hdrJSON
+		h["Content-Length"] = s.contentLength(len(doc))
+		w.WriteHeader(http.StatusOK)
+		if head {
+			return nil
+		}
+		if len(doc) <= inTxWriteMax {
+			// The response buffer takes it whole: a copy, no system call.
+			_, _ = w.Write(doc)
+			return nil
+		}
+		// A larger document could block on a slow client inside the
+		// read transaction; copy it out and write it after.
+		large = s.bufs.Get().(*[]byte)
+		*large = append((*large)[:0], doc...)
+		return nil
+	})
 	if err != nil {
-		s.bufs.Put(bp)
 		if errors.Is(err, ErrNotFound) {
 			return writeCanned(w, http.StatusNotFound, bodyNotFound)
 		}
 		return writeCanned(w, http.StatusInternalServerError, bodyStoreFailed)
 	}
-	h := w.Header()
-	h["Content-Type"] = hdrJSON
-	h["Content-Length"] = s.contentLength(len(doc))
-	w.WriteHeader(http.StatusOK)
-	if !head {
-		_, _ = w.Write(doc)
+	if large != nil {
+		_, _ = w.Write(*large)
+		*large = (*large)[:0]
+		s.bufs.Put(large)
 	}
-	*bp = doc[:0]
-	s.bufs.Put(bp)
 	return http.StatusOK
 }
 

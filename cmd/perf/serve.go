@@ -1,16 +1,344 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
 
+	"github.com/perf-tools/perf/service"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-// Placeholder: replaced by the real command.
+// maxSeed bounds --seed: a billion items of the smallest size is already
+// far more than a test store needs.
+const maxSeed = 1_000_000_000
+
+// serveOptions are the settings of perf serve.
+type serveOptions struct {
+	Addr      string
+	AdminAddr string
+	Data      string
+	Seed      int64
+	ValueSize int
+
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
+	ShutdownGrace     time.Duration
+	LockTimeout       time.Duration
+
+	MutexProfileFraction int
+	BlockProfileRate     int
+	GCPercent            int
+	Warm                 bool
+	// gcPercentSet: --gc-percent or PERF_GC_PERCENT was given, so it
+	// wins over GOGC.
+	gcPercentSet bool
+
+	Stderr io.Writer
+}
+
 func newServeCmd() *cobra.Command {
-	return &cobra.Command{
+	opts := &serveOptions{}
+	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "serve (not yet built)",
-		RunE:  func(*cobra.Command, []string) error { return errors.New("serve: not yet built") },
+		Short: "Run the read service: items from an embedded store, metrics and pprof",
+		Long: `perf serve runs the read service under test. GET /v1/items/{id} reads a bbolt
+store on every request (no response cache) and answers the item's JSON
+document; the ids are the decimal numbers 0..N-1 that
+'perf attack --keys uniform:N' draws.
+
+Public listener (--addr):
+  GET|HEAD /v1/items/{id}  200 application/json, the stored document
+                           404 no such item, 400 malformed id,
+                           405 other methods (Allow: GET, HEAD)
+
+Admin listener (--admin-addr, loopback by default):
+  /healthz         200 while the process is up
+  /readyz          200 once the store is open and seeded, 503 before and
+                   while shutting down
+  /metrics         Prometheus: perf_serve_requests_total{code},
+                   perf_serve_request_duration_seconds (classic and native
+                   buckets), perf_serve_requests_in_flight, Go and process
+  /debug/pprof/    pprof profiles (cpu, heap, mutex, block, goroutine, trace)
+The public listener never serves metrics or pprof.
+
+--seed N makes sure the store in --data holds items 0..N-1, adding only the
+missing ones; each document is exactly --value-size bytes and depends only on
+its id and size, so nodes seeded alike serve identical bytes. A store keeps
+the value size it was seeded with; seeding it with another size fails.
+
+Both listeners are bound before the store is seeded, and the bound addresses
+are printed on stderr ("listening on http://127.0.0.1:PORT", "admin listening
+on http://127.0.0.1:PORT"), so --addr 127.0.0.1:0 picks a free port. On
+SIGINT or SIGTERM the service stops accepting, lets in-flight requests finish
+(up to --shutdown-grace) and exits 0.
+
+Every flag can also be set from the environment as PERF_<FLAG>, for example
+PERF_ADDR, PERF_ADMIN_ADDR, PERF_DATA, PERF_SEED, PERF_VALUE_SIZE,
+PERF_READ_TIMEOUT; a flag on the command line wins over the environment.`,
+		Example: `  # serve 100,000 items of 1 KiB on :8080, admin on 127.0.0.1:6060
+  perf serve --seed 100000
+
+  # a free port for each listener, a separate store, smaller documents
+  perf serve --addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 --data /tmp/perf-data --seed 1000 --value-size 256
+
+  # the same through the environment
+  PERF_ADDR=:9090 PERF_SEED=100000 perf serve
+
+  curl -s localhost:8080/v1/items/42
+  curl -s localhost:6060/metrics | grep perf_serve_requests_total`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd.Flags()); err != nil {
+				return usageErr(err)
+			}
+			opts.gcPercentSet = cmd.Flags().Changed("gc-percent")
+			if err := opts.validate(); err != nil {
+				return usageErr(err)
+			}
+			opts.Stderr = cmd.ErrOrStderr()
+			return runServe(cmd.Context(), opts)
+		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Addr, "addr", ":8080", "public listen address (host:port; port 0 picks a free one)")
+	f.StringVar(&opts.AdminAddr, "admin-addr", "127.0.0.1:6060", "admin listen address for /healthz, /readyz, /metrics, /debug/pprof/")
+	f.StringVar(&opts.Data, "data", "./perf-data", "data directory; the store is DIR/"+service.StoreFile)
+	f.Int64Var(&opts.Seed, "seed", 0, "make sure the store holds items 0..N-1 (0: serve what is there)")
+	f.IntVar(&opts.ValueSize, "value-size", service.DefaultValueSize, fmt.Sprintf("bytes in each item's JSON document (%d..%d)", service.MinValueSizeAny, service.MaxValueSize))
+	f.DurationVar(&opts.ReadHeaderTimeout, "read-header-timeout", service.DefaultReadHeaderTimeout, "time allowed to read a request's headers")
+	f.DurationVar(&opts.ReadTimeout, "read-timeout", service.DefaultReadTimeout, "time allowed to read a whole request")
+	f.DurationVar(&opts.WriteTimeout, "write-timeout", service.DefaultWriteTimeout, "time allowed to write a response")
+	f.DurationVar(&opts.IdleTimeout, "idle-timeout", service.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")
+	f.IntVar(&opts.MaxHeaderBytes, "max-header-bytes", service.DefaultMaxHeaderBytes, "largest request header accepted, in bytes")
+	f.DurationVar(&opts.ShutdownGrace, "shutdown-grace", service.DefaultShutdownGrace, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
+	f.DurationVar(&opts.LockTimeout, "lock-timeout", service.DefaultLockTimeout, "how long to wait for a store another process holds")
+	f.IntVar(&opts.GCPercent, "gc-percent", 400, "garbage collector target (as GOGC); the live heap is small, so a higher target trades a few MB for less GC work per read (default used only when GOGC is unset)")
+	f.BoolVar(&opts.Warm, "warm", true, "read the whole store once before reporting ready, so the first requests do not pay page faults")
+	f.IntVar(&opts.MutexProfileFraction, "mutex-profile-fraction", 100, "report 1 in N mutex contention events in /debug/pprof/mutex (0: off)")
+	f.IntVar(&opts.BlockProfileRate, "block-profile-rate", 100000, "sample one blocking event per N nanoseconds blocked in /debug/pprof/block (0: off)")
+	return cmd
+}
+
+// envName returns the environment variable that sets a flag: PERF_ plus the
+// flag name in upper case with dashes as underscores.
+func envName(flag string) string {
+	return "PERF_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// applyEnv sets every flag not given on the command line from its PERF_*
+// environment variable, so flags win over the environment.
+func applyEnv(fs *pflag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Changed || f.Name == "help" {
+			return
+		}
+		name := envName(f.Name)
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			return
+		}
+		if e := fs.Set(f.Name, v); e != nil {
+			err = fmt.Errorf("environment %s=%q: want a %s for --%s: %w", name, v, f.Value.Type(), f.Name, e)
+		}
+	})
+	return err
+}
+
+// validate checks the settings and says which one is wrong and what was
+// expected.
+func (o *serveOptions) validate() error {
+	if o.Addr == "" {
+		return errors.New("--addr is empty: want host:port, e.g. :8080 or 127.0.0.1:0")
+	}
+	if o.AdminAddr == "" {
+		return errors.New("--admin-addr is empty: want host:port, e.g. 127.0.0.1:6060")
+	}
+	if o.Data == "" {
+		return errors.New("--data is empty: want a directory")
+	}
+	if o.Seed < 0 || o.Seed > maxSeed {
+		return fmt.Errorf("--seed %d: want a number of items from 0 to %d", o.Seed, maxSeed)
+	}
+	if err := service.CheckValueSize(uint64(o.Seed), o.ValueSize); err != nil {
+		return fmt.Errorf("--value-size: %w", err)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"--read-header-timeout", o.ReadHeaderTimeout},
+		{"--read-timeout", o.ReadTimeout},
+		{"--write-timeout", o.WriteTimeout},
+		{"--idle-timeout", o.IdleTimeout},
+		{"--shutdown-grace", o.ShutdownGrace},
+		{"--lock-timeout", o.LockTimeout},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s %v: want a positive duration such as 5s", d.name, d.v)
+		}
+	}
+	if o.MaxHeaderBytes < 1024 || o.MaxHeaderBytes > 16<<20 {
+		return fmt.Errorf("--max-header-bytes %d: want 1024 to %d", o.MaxHeaderBytes, 16<<20)
+	}
+	if o.GCPercent < -1 || o.GCPercent == 0 {
+		return fmt.Errorf("--gc-percent %d: want a positive percentage, or -1 to turn the collector off", o.GCPercent)
+	}
+	if o.MutexProfileFraction < 0 {
+		return fmt.Errorf("--mutex-profile-fraction %d: want 0 (off) or more", o.MutexProfileFraction)
+	}
+	if o.BlockProfileRate < 0 {
+		return fmt.Errorf("--block-profile-rate %d: want 0 (off) or more", o.BlockProfileRate)
+	}
+	return nil
+}
+
+// runServe binds both listeners, opens and seeds the store, and serves until
+// ctx is done (SIGINT or SIGTERM), then drains in-flight requests.
+func runServe(ctx context.Context, opts *serveOptions) error {
+	stderr := opts.Stderr
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }
+
+	if err := checkDataDir(opts.Data); err != nil {
+		return err
+	}
+	// Bind before the store is seeded, so a port conflict fails fast.
+	publicLn, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (--addr): %w", opts.Addr, err)
+	}
+	adminLn, err := net.Listen("tcp", opts.AdminAddr)
+	if err != nil {
+		publicLn.Close()
+		return fmt.Errorf("listen on %s (--admin-addr): %w", opts.AdminAddr, err)
+	}
+	path := filepath.Join(opts.Data, service.StoreFile)
+	st, err := service.Open(path, service.StoreOptions{LockTimeout: opts.LockTimeout})
+	if err != nil {
+		publicLn.Close()
+		adminLn.Close()
+		return err
+	}
+	defer st.Close()
+
+	if opts.gcPercentSet || os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(opts.GCPercent)
+	}
+	runtime.SetMutexProfileFraction(opts.MutexProfileFraction)
+	runtime.SetBlockProfileRate(opts.BlockProfileRate)
+
+	srv := service.New(st, service.Options{
+		ReadHeaderTimeout: opts.ReadHeaderTimeout,
+		ReadTimeout:       opts.ReadTimeout,
+		WriteTimeout:      opts.WriteTimeout,
+		IdleTimeout:       opts.IdleTimeout,
+		MaxHeaderBytes:    opts.MaxHeaderBytes,
+		ShutdownGrace:     opts.ShutdownGrace,
+		ErrorLog:          log.New(stderr, "http: ", 0),
+	})
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(runCtx, publicLn, adminLn) }()
+	logf("listening on http://%s", publicLn.Addr())
+	logf("admin listening on http://%s", adminLn.Addr())
+
+	if err := seed(ctx, st, opts, logf); err != nil {
+		stop()
+		runErr := <-done
+		if ctx.Err() != nil {
+			// Interrupted by a signal: a clean stop, and the next start resumes.
+			logf("stopped while seeding; %d of %d items are stored and the next start adds the rest", st.Count(), opts.Seed)
+			return runErr
+		}
+		return err
+	}
+	if opts.Warm {
+		start := time.Now()
+		n, err := st.Warm(ctx)
+		if err != nil && ctx.Err() == nil {
+			stop()
+			<-done
+			return err
+		}
+		logf("warmed the store: read %d MB in %v", n>>20, time.Since(start).Round(time.Millisecond))
+	}
+	srv.SetReady(true)
+	logf("ready: store %s holds %d items of %d bytes", path, st.Count(), st.ValueSize())
+
+	select {
+	case err := <-done:
+		// A listener failed on its own.
+		return err
+	case <-ctx.Done():
+	}
+	logf("shutting down: draining in-flight requests (up to %v)", opts.ShutdownGrace)
+	if err := <-done; err != nil {
+		return err
+	}
+	logf("stopped")
+	return nil
+}
+
+// seed fills the store to opts.Seed items, reporting progress on stderr at
+// most once a second.
+func seed(ctx context.Context, st *service.Store, opts *serveOptions, logf func(string, ...any)) error {
+	n := uint64(opts.Seed)
+	if n <= st.Count() {
+		if n > 0 && st.ValueSize() != opts.ValueSize {
+			// Seed reports the mismatch clearly.
+			return st.Seed(ctx, n, opts.ValueSize, nil)
+		}
+		return nil
+	}
+	start := time.Now()
+	last := start
+	from := st.Count()
+	logf("seeding %s: items %d..%d of %d bytes", st.Path(), from, n-1, opts.ValueSize)
+	err := st.Seed(ctx, n, opts.ValueSize, func(done, total uint64) {
+		if now := time.Now(); now.Sub(last) >= time.Second && done < total {
+			last = now
+			logf("seeding: %d/%d items (%d%%)", done, total, done*100/total)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	logf("seeded %d items in %v", n-from, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// checkDataDir creates the data directory if needed and makes sure this
+// process can write in it, so the failure names the directory rather than a
+// bbolt internal.
+func checkDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create data directory %s (--data): %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".perf-write-check-*")
+	if err != nil {
+		return fmt.Errorf("data directory %s (--data) is not writable: %w", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	if err := os.Remove(name); err != nil {
+		return fmt.Errorf("data directory %s (--data): remove %s: %w", dir, name, err)
+	}
+	return nil
 }
