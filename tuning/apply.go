@@ -151,6 +151,14 @@ func (pl *Plan) Apply(statePath string) error {
 		return &PermissionError{Keys: denied, Err: deniedErr}
 	}
 
+	if err := os.MkdirAll(filepath.Dir(statePath), 0o755); err != nil {
+		return fmt.Errorf("create state directory: %w", err)
+	}
+	unlock, err := lockState(statePath)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	prev, err := os.ReadFile(statePath)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("read state %s: %w", statePath, err)
@@ -236,6 +244,24 @@ func writeRaw(path, content string) error {
 		return fmt.Errorf("close %s: %w", path, err)
 	}
 	return nil
+}
+
+// lockState takes an exclusive flock on the state file's directory, so two
+// applies or reverts with the same state file run one after the other.
+func lockState(statePath string) (unlock func(), err error) {
+	dir := filepath.Dir(statePath)
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	if err := syscall.Flock(int(d.Fd()), syscall.LOCK_EX); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return func() {
+		syscall.Flock(int(d.Fd()), syscall.LOCK_UN)
+		d.Close()
+	}, nil
 }
 
 // stateVersion is the state file format.
@@ -350,6 +376,12 @@ func writeAtomic(path string, data []byte) error {
 // others are still restored and the state file is kept so revert can be run
 // again. It returns the keys it restored.
 func Revert(root, statePath string) ([]string, error) {
+	unlock, err := lockState(statePath)
+	if err == nil {
+		defer unlock()
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
 	st, err := ReadState(statePath)
 	if err != nil {
 		return nil, err

@@ -332,3 +332,38 @@ func TestRevertKeyGoneRestoresTheRest(t *testing.T) {
 		t.Errorf("state file not kept: %v", err)
 	}
 }
+
+func TestConcurrentAppliesShareState(t *testing.T) {
+	root := fixtureRoot(t)
+	before := snapshot(t, root)
+	state := filepath.Join(t.TempDir(), "state.json")
+	profiles := []*tuning.Profile{
+		loadProfile(t, writeProfile(t, "name: a\ndescription: d\nsettings:\n  - {key: net.core.somaxconn, value: \">=4096\", why: w}\n")),
+		loadProfile(t, writeProfile(t, "name: b\ndescription: d\nsettings:\n  - {key: vm.swappiness, value: \"<=10\", why: w}\n")),
+		loadProfile(t, writeProfile(t, "name: c\ndescription: d\nsettings:\n  - {key: net.ipv4.tcp_fin_timeout, value: \"<=30\", why: w}\n")),
+	}
+	errs := make(chan error, len(profiles))
+	for _, p := range profiles {
+		plan, err := tuning.NewPlan(root, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { errs <- plan.Apply(state) }()
+	}
+	for range profiles {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := tuning.ReadState(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Saved) != 3 || len(st.Profiles) != 3 {
+		t.Fatalf("state lost an apply: %+v", st)
+	}
+	if _, err := tuning.Revert(root, state); err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, before, snapshot(t, root))
+}

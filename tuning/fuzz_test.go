@@ -59,7 +59,7 @@ func FuzzKey(f *testing.F) {
 		f.Fatal(err)
 	}
 	outside := filepath.Join(dir, "outside")
-	if err := os.WriteFile(outside, []byte("1\n"), 0o644); err != nil {
+	if err := os.WriteFile(outside, []byte("OUTSIDE\n"), 0o644); err != nil {
 		f.Fatal(err)
 	}
 	for l, target := range map[string]string{
@@ -94,10 +94,13 @@ func FuzzKey(f *testing.F) {
 			return
 		}
 		for _, r := range rs {
-			if r.Status == tuning.StatusOK || r.Status == tuning.StatusDrift {
-				if kind == tuning.KindSysfs && !strings.HasPrefix(r.Key, "/sys/") {
-					t.Fatalf("result key %q", r.Key)
-				}
+			// Only files inside ROOT/proc/sys and ROOT/sys may be read:
+			// never the file outside the root or /etc/sysctl.conf.
+			if strings.Contains(r.Current, "OUTSIDE") || strings.Contains(r.Current, "sysctl.conf") {
+				t.Fatalf("key %q read a file outside: %+v", key, r)
+			}
+			if kind == tuning.KindSysfs && (!strings.HasPrefix(r.Key, "/sys/") || strings.Contains(r.Key, "..")) {
+				t.Fatalf("result key %q", r.Key)
 			}
 		}
 	})
