@@ -65,16 +65,16 @@ func MinValueSize(id uint64) int {
 // item 0..n-1, with an error that says what is needed.
 func CheckValueSize(n uint64, valueSize int) error {
 	if valueSize > MaxValueSize {
-		return fmt.Errorf("value size %d: %w (at most %d bytes)", valueSize, ErrValueSize, MaxValueSize)
+		return fmt.Errorf("%w: %d bytes is too large, the most is %d", ErrValueSize, valueSize, MaxValueSize)
 	}
 	if valueSize < MinValueSizeAny {
-		return fmt.Errorf("value size %d: %w (at least %d bytes)", valueSize, ErrValueSize, MinValueSizeAny)
+		return fmt.Errorf("%w: %d bytes is too small, the least is %d", ErrValueSize, valueSize, MinValueSizeAny)
 	}
 	if n == 0 {
 		return nil
 	}
 	if need := MinValueSize(n - 1); valueSize < need {
-		return fmt.Errorf("value size %d: %w (item %d needs at least %d bytes)", valueSize, ErrValueSize, n-1, need)
+		return fmt.Errorf("%w: %d bytes is too small, item %d needs at least %d", ErrValueSize, valueSize, n-1, need)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -89,7 +90,10 @@ func Open(path string, opts StoreOptions) (*Store, error) {
 		case errors.Is(err, berrors.ErrTimeout):
 			return nil, fmt.Errorf("open %s: %w after %v: another perf serve probably holds it", path, ErrLocked, timeout)
 		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
-			errors.Is(err, berrors.ErrVersionMismatch):
+			errors.Is(err, berrors.ErrVersionMismatch),
+			// bbolt has no sentinel for a file shorter than its two meta
+			// pages, which is what a small foreign file looks like.
+			strings.Contains(err.Error(), "file size too small"):
 			return nil, fmt.Errorf("open %s: %w: %w", path, ErrCorrupt, err)
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)

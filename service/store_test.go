@@ -201,6 +201,9 @@ func TestOpenCorrupt(t *testing.T) {
 		if err == nil {
 			t.Fatalf("%s: Open succeeded on a file that is not a store", name)
 		}
+		if !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: err = %v, want ErrCorrupt", name, err)
+		}
 		if !strings.Contains(err.Error(), path) {
 			t.Errorf("%s: error %q does not name the file", name, err)
 		}

@@ -147,15 +147,30 @@ func applyEnv(fs *pflag.FlagSet) error {
 			return
 		}
 		name := envName(f.Name)
-		v, ok := os.LookupEnv(name)
-		if !ok {
+		// An empty variable counts as unset, as shells and compose files
+		// often leave them.
+		v := os.Getenv(name)
+		if v == "" {
 			return
 		}
 		if e := fs.Set(f.Name, v); e != nil {
-			err = fmt.Errorf("environment %s=%q: want a %s for --%s: %w", name, v, f.Value.Type(), f.Name, e)
+			err = fmt.Errorf("environment %s=%q: want %s for --%s: %w", name, v, typeName(f.Value.Type()), f.Name, e)
 		}
 	})
 	return err
+}
+
+// typeName says in words what a flag of a pflag type takes.
+func typeName(t string) string {
+	switch t {
+	case "int", "int64", "uint64":
+		return "an integer"
+	case "duration":
+		return "a duration such as 5s or 250ms"
+	case "bool":
+		return "true or false"
+	}
+	return "a " + t
 }
 
 // validate checks the settings and says which one is wrong and what was
@@ -277,7 +292,9 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 			<-done
 			return err
 		}
-		logf("warmed the store: read %d MB in %v", n>>20, time.Since(start).Round(time.Millisecond))
+		if n > 0 {
+			logf("warmed the store: read %d MB in %v", n>>20, time.Since(start).Round(time.Millisecond))
+		}
 	}
 	srv.SetReady(true)
 	logf("ready: store %s holds %d items of %d bytes", path, st.Count(), st.ValueSize())
