@@ -46,6 +46,7 @@ type attackOptions struct {
 	slos        []string
 	output      string
 	maxLag      time.Duration
+	minAchieved float64
 	shard       string
 	progress    bool
 	tuneProfile string
@@ -80,8 +81,9 @@ run.json (the summary), latency.hlog (HdrHistogram interval log),
 timeline.csv (per second). The summary goes to stdout (--output text|json).
 
 A run is invalid (exit 5, whatever the SLOs say) when the generator could not
-keep the plan: achieved rate under 98% of the plan, send-lag p99 above
---max-lag, or the generator's CPU saturated. A saturated generator measures
+keep the plan: achieved rate under --min-achieved (98%) of the plan, send-lag
+p99 above --max-lag (5ms), or the generator's CPU saturated (mean at or above
+95% of the cores it may use). A saturated generator measures
 itself, never the target.
 
 Exit codes: 0 ok, 2 bad flags or expressions, 3 an SLO failed, 5 run invalid
@@ -128,6 +130,7 @@ Exit codes: 0 ok, 2 bad flags or expressions, 3 an SLO failed, 5 run invalid
 	f.StringArrayVar(&o.slos, "slo", nil, "SLO gate, e.g. 'p99<=25ms', 'errors<=0', 'errors<=0.1%', 'rate>=49000' (repeatable)")
 	f.StringVarP(&o.output, "output", "o", "text", "summary format on stdout: text or json")
 	f.DurationVar(&o.maxLag, "max-lag", harness.DefaultMaxLag, "send-lag p99 above which the run is invalid")
+	f.Float64Var(&o.minAchieved, "min-achieved", harness.DefaultMinAchieved*100, "percent of the planned rate a valid run must achieve")
 	f.StringVar(&o.shard, "shard", "", "run share i of n of the rate plan (i/n), for n generators attacking together")
 	f.BoolVar(&o.progress, "progress", false, "live progress on stderr (default: when stderr is a terminal)")
 	f.StringVar(&o.pprof, "pprof", "", "target's net/http/pprof address (perf serve's admin listener, http://HOST:6060): CPU profile of the measured window, heap/allocs/goroutine/mutex/block at the end, into pprof/")
@@ -166,6 +169,9 @@ func (o *attackOptions) plan() (*attackPlan, error) {
 	}
 	if o.maxLag <= 0 {
 		return nil, fmt.Errorf("--max-lag %s: must be above 0", o.maxLag)
+	}
+	if !(o.minAchieved > 0 && o.minAchieved <= 100) {
+		return nil, fmt.Errorf("--min-achieved %v: want a percentage above 0, at most 100", o.minAchieved)
 	}
 	for flag, v := range map[string]int{"--connections": o.connections, "--workers": o.workers, "--max-workers": o.maxWorkers} {
 		if v < 1 {
@@ -364,6 +370,7 @@ func runAttack(ctx context.Context, o *attackOptions, stdout, stderr io.Writer) 
 
 	health := harness.DefaultHealth()
 	health.MaxLag = o.maxLag
+	health.MinAchieved = o.minAchieved / 100
 	run := newRun(o, p, out, health)
 	run.SLO = results.EvaluateSLOs(p.slos, run)
 	run.Warnings = append(run.Warnings, warnings...)

@@ -91,7 +91,7 @@ func TestAttackServeEndToEnd(t *testing.T) {
 		// The test machine is shared: a generous lag bound keeps a noisy
 		// neighbour from invalidating the run; TestAttackExitCodes covers
 		// invalid runs.
-		"--max-lag", "1s")
+		"--max-lag", "1s", "--min-achieved", "50")
 	if code != exitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -206,7 +206,7 @@ func TestAttackCoordinatedOmission(t *testing.T) {
 			srv := stallServer(t)
 			out := t.TempDir()
 			args := append([]string{"attack", "--url", srv.URL + "/", "--rate", "100", "--duration", "3s",
-				"--out-dir", out, "--output", "json", "--max-lag", "1s"}, tc.workers...)
+				"--out-dir", out, "--output", "json", "--max-lag", "1s", "--min-achieved", "50"}, tc.workers...)
 			code, stdout, stderr := perf(t, args...)
 			if code != exitOK && code != exitInvalid {
 				t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
@@ -260,7 +260,7 @@ func TestAttackExitCodes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := t.TempDir()
-			args := append([]string{"attack", "--rate", "50", "--duration", "1s", "--out-dir", out, "--max-lag", "1s"}, tc.args...)
+			args := append([]string{"attack", "--rate", "50", "--duration", "1s", "--out-dir", out, "--max-lag", "1s", "--min-achieved", "50"}, tc.args...)
 			code, stdout, stderr := perf(t, args...)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, stdout, stderr)
@@ -301,7 +301,7 @@ func TestAttackTargetsFile(t *testing.T) {
 		writeFile(t, "body.json", `{"k":1}`) + "\n"
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"attack", "--targets", "-", "--rate", "100", "--duration", "1s", "--out-dir", out, "--max-lag", "1s"},
+	code := run(context.Background(), []string{"attack", "--targets", "-", "--rate", "100", "--duration", "1s", "--out-dir", out, "--max-lag", "1s", "--min-achieved", "50"},
 		strings.NewReader(targets), &stdout, &stderr)
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
