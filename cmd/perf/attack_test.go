@@ -21,7 +21,6 @@ import (
 
 	"github.com/perf-tools/perf/results"
 	"github.com/perf-tools/perf/results/resultstest"
-	"github.com/perf-tools/perf/service/servicetest"
 )
 
 // perf runs the CLI in-process and returns its exit code, stdout and stderr.
@@ -77,11 +76,12 @@ func metricSum(t *testing.T, url, name string) float64 {
 	return sum
 }
 
-// TestAttackServeEndToEnd attacks a real seeded read service with random
-// keys and checks the run directory against what the server counted and
-// against the reference HdrHistogram reader.
+// TestAttackServeEndToEnd attacks a real perf serve process, seeded and
+// listening on port 0, with random keys, and checks the run directory
+// against what the server counted and against the reference HdrHistogram
+// reader.
 func TestAttackServeEndToEnd(t *testing.T) {
-	pub, admin := servicetest.Start(t, 1000)
+	pub, admin := startServe(t, 1000)
 	out := t.TempDir()
 	code, stdout, stderr := perf(t, "attack",
 		"--url", pub+"/v1/items/{key}", "--keys", "uniform:1000",
