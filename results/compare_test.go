@@ -292,31 +292,6 @@ func TestCompareInvalid(t *testing.T) {
 	}
 }
 
-var updateCompareGolden = os.Getenv("UPDATE_GOLDEN") != ""
-
-// checkCompareGolden compares got with testdata/name, or rewrites the file
-// when UPDATE_GOLDEN is set.
-func checkCompareGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if updateCompareGolden {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with UPDATE_GOLDEN=1 to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (UPDATE_GOLDEN=1 rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
-
 func TestCompareReportsGolden(t *testing.T) {
 	base := []*Run{cmpRun("b1", 1, 30000, 0, 1000), cmpRun("b2", 1.02, 30000, 0, 1000), cmpRun("b3", 0.98, 30000, 0, 1000), cmpRun("b4", 1.01, 30000, 0, 1000)}
 	cand := []*Run{cmpRun("c1", 1.3, 30000, 3, 998), cmpRun("c2", 1.31, 30000, 0, 999), cmpRun("c3", 1.29, 30000, 1, 1000), cmpRun("c4", 1.32, 30000, 0, 999)}
@@ -341,7 +316,7 @@ func TestCompareReportsGolden(t *testing.T) {
 		if err := f.write(&buf); err != nil {
 			t.Fatalf("%s: %v", f.name, err)
 		}
-		checkCompareGolden(t, f.name, buf.Bytes())
+		checkGolden(t, f.name, buf.Bytes())
 	}
 
 	// The JUnit file is well-formed, one case a gate plus validity, and a

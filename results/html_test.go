@@ -44,21 +44,7 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 		seed = seed*31 + uint64(c)
 	}
 	rng := rand.New(rand.NewPCG(seed, 42))
-	hf, err := os.Create(filepath.Join(dir, HlogFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hf.Close()
-	tf, err := os.Create(filepath.Join(dir, TimelineFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tf.Close()
-	hw, err := NewHlogWriter(hf, start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tw := NewTimelineWriter(tf)
+	var intervals []Interval
 	corrected, service, lag := NewHistogram(), NewHistogram(), NewHistogram()
 	var errs int64
 	host := &HostSamples{Start: start, IntervalS: 1}
@@ -87,12 +73,7 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 		if sec%4 == 3 {
 			iv.Errors = int64(rng.IntN(3))
 		}
-		if err := hw.WriteInterval(iv); err != nil {
-			t.Fatal(err)
-		}
-		if err := tw.WriteInterval(iv, float64(spec.rate)); err != nil {
-			t.Fatal(err)
-		}
+		intervals = append(intervals, iv)
 		host.Generator = append(host.Generator, HostSample{T: float64(sec) + 0.5, ProcCPUPercent: 20 + 10*spec.scale + float64(rng.IntN(10)), ProcCPUCores: 0.4})
 		if !iv.Warmup {
 			corrected.Merge(iv.Corrected)
@@ -131,9 +112,7 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 		t.Fatal(err)
 	}
 	run.SLO = EvaluateSLOs(slos, run)
-	if err := WriteRun(dir, run); err != nil {
-		t.Fatal(err)
-	}
+	writeRunDir(t, dir, run, intervals)
 }
 
 func loadHTMLTestRuns(t testing.TB, dirs ...string) []*RunData {

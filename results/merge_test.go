@@ -44,25 +44,8 @@ func newMergeRef() *mergeRef {
 func writeGenRun(t *testing.T, parent string, g mergeGen, ref *mergeRef) string {
 	t.Helper()
 	dir := filepath.Join(parent, g.name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	hf, err := os.Create(filepath.Join(dir, HlogFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hf.Close()
-	tf, err := os.Create(filepath.Join(dir, TimelineFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tf.Close()
-	hw, err := NewHlogWriter(hf, g.start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tw := NewTimelineWriter(tf)
 	rng := rand.New(rand.NewPCG(g.seed, 1))
+	var intervals []Interval
 	total := NewHistogram()
 	var requests, errors int64
 	for i := range g.seconds {
@@ -88,12 +71,7 @@ func writeGenRun(t *testing.T, parent string, g mergeGen, ref *mergeRef) string 
 			requests += iv.Completed
 			errors += iv.Errors
 		}
-		if err := hw.WriteInterval(iv); err != nil {
-			t.Fatal(err)
-		}
-		if err := tw.WriteInterval(iv, 0); err != nil {
-			t.Fatal(err)
-		}
+		intervals = append(intervals, iv)
 	}
 	measured := float64(g.seconds - 1)
 	run := &Run{
@@ -112,9 +90,7 @@ func writeGenRun(t *testing.T, parent string, g mergeGen, ref *mergeRef) string 
 	if g.reason != "" {
 		run.InvalidReasons = []string{g.reason}
 	}
-	if err := WriteRun(dir, run); err != nil {
-		t.Fatal(err)
-	}
+	writeRunDir(t, dir, run, intervals)
 	host := &HostSamples{Start: g.start, IntervalS: 1, Generator: []HostSample{{T: 1, ProcCPUPercent: 10}}}
 	if err := WriteHostSamples(filepath.Join(dir, HostFile), host); err != nil {
 		t.Fatal(err)
@@ -124,12 +100,7 @@ func writeGenRun(t *testing.T, parent string, g mergeGen, ref *mergeRef) string 
 
 func readMergedHlog(t *testing.T, dir string) *Hlog {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, HlogFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	lg, err := ReadHlog(f)
+	lg, err := ReadHlogFile(filepath.Join(dir, HlogFile))
 	if err != nil {
 		t.Fatal(err)
 	}

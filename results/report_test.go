@@ -11,29 +11,6 @@ import (
 	"time"
 )
 
-// checkGolden compares got with testdata/NAME, or rewrites the file when
-// UPDATE_GOLDEN=1.
-func checkGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if os.Getenv("UPDATE_GOLDEN") == "1" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with UPDATE_GOLDEN=1 to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (UPDATE_GOLDEN=1 rewrites it); got:\n%s\nwant:\n%s", path, got, want)
-	}
-}
-
 // candidateRun is a second, worse run: invalid, interrupted, failing SLOs.
 func candidateRun() *Run {
 	r := sampleRun()

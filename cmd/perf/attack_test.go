@@ -117,12 +117,7 @@ func TestAttackServeEndToEnd(t *testing.T) {
 
 	// Everything sent, warm-up included, is in the log; the server counted
 	// the same requests.
-	f, err := os.Open(filepath.Join(dir, results.HlogFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	lg, err := results.ReadHlog(f)
+	lg, err := results.ReadHlogFile(filepath.Join(dir, results.HlogFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,12 +361,7 @@ func TestAttackInterrupt(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &printed); err != nil || !printed.Interrupted {
 		t.Errorf("stdout is not the interrupted run.json: %v\n%s", err, stdout.String())
 	}
-	f, err := os.Open(filepath.Join(dir, results.HlogFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	lg, err := results.ReadHlog(f)
+	lg, err := results.ReadHlogFile(filepath.Join(dir, results.HlogFile))
 	if err != nil {
 		t.Fatalf("latency.hlog of an interrupted run: %v", err)
 	}

@@ -52,6 +52,36 @@ func writeCompareRun(t *testing.T, dir string, r *results.Run) string {
 	return dir
 }
 
+// writeRunDir writes a run directory with the results writers: run.json
+// from run, and latency.hlog and timeline.csv from intervals, the log
+// starting at run.StartedAt. Intervals that carry no Intended count take
+// run's target rate in the timeline. It returns dir.
+func writeRunDir(t *testing.T, dir string, run *results.Run, intervals []results.Interval) string {
+	t.Helper()
+	writeCompareRun(t, dir, run)
+	var hlog, timeline bytes.Buffer
+	hw, err := results.NewHlogWriter(&hlog, run.StartedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := results.NewTimelineWriter(&timeline)
+	for _, iv := range intervals {
+		if err := hw.WriteInterval(iv); err != nil {
+			t.Fatal(err)
+		}
+		if err := tw.WriteInterval(iv, run.Rate.Target); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, results.HlogFile), hlog.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, results.TimelineFile), timeline.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // runCompareCLI runs the CLI in-process and returns the exit code and output.
 func runCompareCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
@@ -203,26 +233,11 @@ func TestCompareFlags(t *testing.T) {
 // results writers: run.json, latency.hlog and timeline.csv, no host.json.
 func writeHTMLRunDir(t *testing.T, dir string) {
 	t.Helper()
-	writeCompareRun(t, dir, compareTestRun("html", 1))
-	start := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	hf, err := os.Create(filepath.Join(dir, results.HlogFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hf.Close()
-	tf, err := os.Create(filepath.Join(dir, results.TimelineFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tf.Close()
-	hw, err := results.NewHlogWriter(hf, start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tw := results.NewTimelineWriter(tf)
+	run := compareTestRun("html", 1)
+	var intervals []results.Interval
 	for sec := 0; sec < 5; sec++ {
 		iv := results.Interval{
-			Start: start.Add(time.Duration(sec) * time.Second), End: start.Add(time.Duration(sec+1) * time.Second),
+			Start: run.StartedAt.Add(time.Duration(sec) * time.Second), End: run.StartedAt.Add(time.Duration(sec+1) * time.Second),
 			Warmup: sec == 0, Corrected: results.NewHistogram(), Service: results.NewHistogram(), Lag: results.NewHistogram(),
 			Intended: 200, Completed: 200,
 		}
@@ -232,13 +247,9 @@ func writeHTMLRunDir(t *testing.T, dir string) {
 			results.Record(iv.Service, d)
 			results.Record(iv.Lag, 50*time.Microsecond)
 		}
-		if err := hw.WriteInterval(iv); err != nil {
-			t.Fatal(err)
-		}
-		if err := tw.WriteInterval(iv, 200); err != nil {
-			t.Fatal(err)
-		}
+		intervals = append(intervals, iv)
 	}
+	writeRunDir(t, dir, run, intervals)
 }
 
 func TestReportHTML(t *testing.T) {

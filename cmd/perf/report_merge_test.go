@@ -59,21 +59,7 @@ func writeMergeSource(t *testing.T, parent, name string, start time.Time, second
 	if err != nil {
 		t.Fatal(err)
 	}
-	hf, err := os.Create(filepath.Join(dir, results.HlogFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hf.Close()
-	tf, err := os.Create(filepath.Join(dir, results.TimelineFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tf.Close()
-	hw, err := results.NewHlogWriter(hf, start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tw := results.NewTimelineWriter(tf)
+	var intervals []results.Interval
 	total := results.NewHistogram()
 	for i := range seconds {
 		iv := results.Interval{
@@ -86,12 +72,7 @@ func writeMergeSource(t *testing.T, parent, name string, start time.Time, second
 			results.Record(iv.Service, d)
 		}
 		total.Merge(iv.Corrected)
-		if err := hw.WriteInterval(iv); err != nil {
-			t.Fatal(err)
-		}
-		if err := tw.WriteInterval(iv, 0); err != nil {
-			t.Fatal(err)
-		}
+		intervals = append(intervals, iv)
 	}
 	n := int64(seconds * len(lat))
 	run := &results.Run{
@@ -104,10 +85,7 @@ func writeMergeSource(t *testing.T, parent, name string, start time.Time, second
 	if !valid {
 		run.InvalidReasons = []string{"send lag p99 above 10ms"}
 	}
-	if err := results.WriteRun(dir, run); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return writeRunDir(t, dir, run, intervals)
 }
 
 func TestReportMerge(t *testing.T) {
