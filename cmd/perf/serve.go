@@ -296,8 +296,10 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 			logf("warmed the store: read %d MB in %v", n>>20, time.Since(start).Round(time.Millisecond))
 		}
 	}
-	srv.SetReady(true)
-	logf("ready: store %s holds %d items of %d bytes", path, st.Count(), st.ValueSize())
+	if ctx.Err() == nil {
+		srv.SetReady(true)
+		logf("ready: store %s holds %d items of %d bytes", path, st.Count(), st.ValueSize())
+	}
 
 	select {
 	case err := <-done:

@@ -361,6 +361,41 @@ func TestServeReseedAndEnvironment(t *testing.T) {
 	}
 }
 
+// TestServeSIGTERMWhileSeeding stops a long seed: the process exits 0, the
+// store keeps the batches it committed, and the next start serves them.
+func TestServeSIGTERMWhileSeeding(t *testing.T) {
+	data := t.TempDir()
+	p := startServeProc(t, nil, "--data", data, "--seed", "50000000", "--value-size", "128")
+	p.waitLine(regexp.MustCompile(`^seeding .*items 0\.\.49999999 of 128 bytes`))
+	p.signal(syscall.SIGTERM)
+	if code := p.wait(30 * time.Second); code != 0 {
+		t.Fatalf("exit %d after SIGTERM while seeding, want 0; stderr:\n%s", code, p.log())
+	}
+	if !strings.Contains(p.log(), "stopped while seeding") {
+		t.Fatalf("stderr does not say the seed stopped:\n%s", p.log())
+	}
+	if strings.Contains(p.log(), "ready:") {
+		t.Fatalf("reported ready although the seed did not finish:\n%s", p.log())
+	}
+	again := startServeProc(t, nil, "--data", data)
+	again.waitReady()
+	m := regexp.MustCompile(`holds (\d+) items of (\d+) bytes`).FindStringSubmatch(again.log())
+	if m == nil || m[2] != "128" {
+		t.Fatalf("restart after an interrupted seed:\n%s", again.log())
+	}
+	if m[1] != "0" {
+		code, body := httpGetBody(t, again.publicURL+"/v1/items/0")
+		want, _ := service.AppendDocument(nil, 0, 128)
+		if code != 200 || !bytes.Equal(body, want) {
+			t.Fatalf("item 0 after an interrupted seed: %d %q", code, body)
+		}
+	}
+	again.signal(syscall.SIGTERM)
+	if code := again.wait(15 * time.Second); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, again.log())
+	}
+}
+
 func TestServeDataDirNotWritable(t *testing.T) {
 	if os.Geteuid() == 0 {
 		// Root writes anywhere; /proc refuses new directories even to root.
