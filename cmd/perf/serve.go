@@ -127,7 +127,7 @@ PERF_READ_TIMEOUT; a flag on the command line wins over the environment.`,
 	f.DurationVar(&opts.LockTimeout, "lock-timeout", service.DefaultLockTimeout, "how long to wait for a store another process holds")
 	f.IntVar(&opts.GCPercent, "gc-percent", 400, "garbage collector target (as GOGC); the live heap is small, so a higher target trades a few MB for less GC work per read (default used only when GOGC is unset)")
 	f.BoolVar(&opts.Warm, "warm", true, "read the whole store once before reporting ready, so the first requests do not pay page faults")
-	f.IntVar(&opts.MutexProfileFraction, "mutex-profile-fraction", 100, "report 1 in N mutex contention events in /debug/pprof/mutex (0: off)")
+	f.IntVar(&opts.MutexProfileFraction, "mutex-profile-fraction", 10, "report 1 in N mutex contention events in /debug/pprof/mutex (0: off)")
 	f.IntVar(&opts.BlockProfileRate, "block-profile-rate", 100000, "sample one blocking event per N nanoseconds blocked in /debug/pprof/block (0: off)")
 	return cmd
 }
