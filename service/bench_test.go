@@ -20,8 +20,8 @@ type discardWriter struct {
 	buf  []byte
 }
 
-func (w *discardWriter) Header() http.Header         { return w.h }
-func (w *discardWriter) WriteHeader(code int)        { w.code = code }
+func (w *discardWriter) Header() http.Header  { return w.h }
+func (w *discardWriter) WriteHeader(code int) { w.code = code }
 func (w *discardWriter) Write(p []byte) (int, error) {
 	w.buf = append(w.buf[:0], p...)
 	w.n += len(p)
