@@ -4,7 +4,7 @@ package service
 // number, 0 to 18446744073709551615, with no sign, no leading zeros and
 // nothing else. It is written by hand because it runs on every request and
 // must not allocate.
-func parseID(s string) (uint64, bool) {
+func parseID[T string | []byte](s T) (uint64, bool) {
 	if len(s) == 0 || len(s) > 20 || (s[0] == '0' && len(s) > 1) {
 		return 0, false
 	}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,14 +18,16 @@ var latencyBuckets = []float64{
 }
 
 // metrics holds the public listener's instruments. The counter children of
-// the codes the handler answers are resolved once, so a request costs a few
+// the codes the server answers are resolved once, so a request costs a few
 // atomic adds and no label lookup.
 type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	byCode   [600]prometheus.Counter // indexed by status code; nil until first used
 	latency  prometheus.Histogram
-	inFlight prometheus.Gauge
+	// inFlight counts requests read and not yet written back; the gauge
+	// reads it at scrape time, so a request costs two atomic adds.
+	inFlight atomic.Int64
 }
 
 // newMetrics builds the registry: the service's own instruments, store
@@ -37,16 +40,16 @@ func newMetrics(st *Store) *metrics {
 	}, []string{"code"})
 	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:                            "perf_serve_request_duration_seconds",
-		Help:                            "Time from the handler's start to its return, for requests on the public listener.",
+		Help:                            "Time from the end of a request's headers to its response being ready to send, for requests on the public listener.",
 		Buckets:                         latencyBuckets,
 		NativeHistogramBucketFactor:     1.1,
 		NativeHistogramMaxBucketNumber:  160,
 		NativeHistogramMinResetDuration: time.Hour,
 	})
-	m.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{
+	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "perf_serve_requests_in_flight",
-		Help: "Requests the public listener is handling now.",
-	})
+		Help: "Requests the public listener has read and not yet answered in full.",
+	}, func() float64 { return float64(m.inFlight.Load()) })
 	items := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "perf_serve_store_items",
 		Help: "Items in the store (ids 0..N-1).",
@@ -55,13 +58,13 @@ func newMetrics(st *Store) *metrics {
 		Name: "perf_serve_store_value_size_bytes",
 		Help: "Size of each item's JSON document.",
 	}, func() float64 { return float64(st.ValueSize()) })
-	m.reg.MustRegister(m.requests, m.latency, m.inFlight, items, valueSize,
+	m.reg.MustRegister(m.requests, m.latency, inFlight, items, valueSize,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	// The codes the handler answers; pre-creating them also exposes them at
+	// The codes the server answers; pre-creating them also exposes them at
 	// zero from the start, so rate() works on the first scrape.
-	for _, code := range []int{200, 400, 404, 405, 500} {
+	for _, code := range []int{200, 400, 404, 405, 413, 431, 500, 501, 505} {
 		m.byCode[code] = m.requests.WithLabelValues(strconv.Itoa(code))
 	}
 	return m

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,8 +10,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strconv"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,27 +28,47 @@ const (
 	DefaultShutdownGrace     = 10 * time.Second
 )
 
-// inTxWriteMax is the largest document written to the response from inside
-// the read transaction: net/http buffers the first 2048 bytes of a body, so
-// a write of at most that many bytes is a memory copy and cannot block.
-const inTxWriteMax = 2048
-
 // ItemsPath is the path prefix of item reads: GET ItemsPath + "{id}".
 const ItemsPath = "/v1/items/"
 
+var itemsPath = []byte(ItemsPath)
+
 // Options configures the HTTP servers; zero fields take the Default values.
+//
+// The timeouts mean what the http.Server fields of the same names mean, on
+// both listeners. On the public listener, which is not a net/http server
+// (see Server.Run), each deadline is moved only when it has drifted by more
+// than a tenth of its length, so a connection pays a timer update a few
+// times a second rather than several times a request: a timeout fires within
+// a tenth of its length of the exact time.
 type Options struct {
+	// ReadHeaderTimeout bounds reading a request's headers, from its first
+	// byte.
 	ReadHeaderTimeout time.Duration
-	ReadTimeout       time.Duration
-	WriteTimeout      time.Duration
-	IdleTimeout       time.Duration
-	MaxHeaderBytes    int
+	// ReadTimeout bounds reading a whole request, headers and body, from
+	// its first byte.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing a response, from the end of the
+	// request's headers.
+	WriteTimeout time.Duration
+	// IdleTimeout bounds the wait for the first byte of the next request on
+	// a keep-alive connection.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds the request line and headers of a request;
+	// the public listener answers 431 and closes beyond it.
+	MaxHeaderBytes int
 	// ShutdownGrace bounds how long Run waits for in-flight requests once
 	// its context is done.
 	ShutdownGrace time.Duration
-	// ErrorLog receives the http.Server's own errors (bad requests, accept
-	// failures); nil means the log package's standard logger.
+	// ErrorLog receives the servers' own errors (accept failures, and the
+	// admin http.Server's bad requests); nil means the log package's
+	// standard logger.
 	ErrorLog *log.Logger
+	// AdminHandlers are extra handlers for the admin listener, by path
+	// (an http.ServeMux pattern such as "/debug/host"). A path must not
+	// collide with the built-in ones; New panics, as http.ServeMux.Handle
+	// does, when it does.
+	AdminHandlers map[string]http.Handler
 }
 
 func (o Options) withDefaults() Options {
@@ -69,45 +88,55 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Server serves item reads from a Store on the public handler, and health,
+// Server serves item reads from a Store on the public listener, and health,
 // readiness, metrics and pprof on the admin handler.
 type Server struct {
 	store   *Store
 	opts    Options
 	metrics *metrics
 	ready   atomic.Bool
-	public  http.Handler
 	admin   http.Handler
-	bufs    sync.Pool // *[]byte holding one document
 
-	// cl caches the Content-Length header value of the last document
-	// size: every document in a store has one size, so it is built once.
-	cl atomic.Pointer[contentLength]
+	// date caches the Date header line of the current second.
+	date atomic.Pointer[dateLine]
 }
 
-type contentLength struct {
-	n     int
-	value []string
+// dateLine is the Date header line, CRLF included, of one second.
+type dateLine struct {
+	sec  int64
+	line []byte
 }
 
-// Header values shared by every response. net/http copies the header map
-// before writing, so sharing these slices is safe and saves the allocations
-// of Header().Set.
+// Pieces of responses, built once.
 var (
-	hdrJSON  = []string{"application/json"}
-	hdrAllow = []string{"GET, HEAD"}
+	hdrJSON      = []byte("Content-Type: application/json\r\nContent-Length: ")
+	hdrAllow     = []byte("Allow: GET, HEAD\r\n")
+	hdrClose     = []byte("Connection: close\r\n")
+	hdrKeepAlive = []byte("Connection: keep-alive\r\n")
+	crlf         = []byte("\r\n")
 )
+
+// statusLine returns the status line of code, CRLF included.
+func statusLine(code int) string {
+	switch code {
+	case http.StatusOK:
+		return "HTTP/1.1 200 OK\r\n"
+	case http.StatusNotFound:
+		return "HTTP/1.1 404 Not Found\r\n"
+	case http.StatusBadRequest:
+		return "HTTP/1.1 400 Bad Request\r\n"
+	case http.StatusMethodNotAllowed:
+		return "HTTP/1.1 405 Method Not Allowed\r\n"
+	}
+	return "HTTP/1.1 " + strconv.Itoa(code) + " " + http.StatusText(code) + "\r\n"
+}
 
 // Canned error bodies, so the error paths do not allocate either.
 type cannedBody struct {
 	body []byte
-	cl   []string
 }
 
-func canned(s string) cannedBody {
-	b := []byte(s + "\n")
-	return cannedBody{body: b, cl: []string{strconv.Itoa(len(b))}}
-}
+func canned(s string) cannedBody { return cannedBody{body: []byte(s + "\n")} }
 
 var (
 	bodyBadID       = canned(`{"error":"malformed item id: want a decimal number from 0 to 18446744073709551615, without sign or leading zeros"}`)
@@ -121,12 +150,6 @@ var (
 // until SetReady(true).
 func New(st *Store, opts Options) *Server {
 	s := &Server{store: st, opts: opts.withDefaults(), metrics: newMetrics(st)}
-	size := st.ValueSize()
-	if size <= 0 {
-		size = DefaultValueSize
-	}
-	s.bufs.New = func() any { b := make([]byte, 0, size); return &b }
-	s.public = http.HandlerFunc(s.serveItems)
 	s.admin = s.adminMux()
 	return s
 }
@@ -141,11 +164,9 @@ func (s *Server) Ready() bool { return s.ready.Load() }
 // Registry returns the Prometheus registry /metrics exposes.
 func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
 
-// Handler returns the public handler: item reads, and nothing else.
-func (s *Server) Handler() http.Handler { return s.public }
-
-// AdminHandler returns the admin handler: /healthz, /readyz, /metrics and
-// /debug/pprof/. Serve it on a listener only operators reach.
+// AdminHandler returns the admin handler: /healthz, /readyz, /metrics,
+// /debug/pprof/ and Options.AdminHandlers. Serve it on a listener only
+// operators reach.
 func (s *Server) AdminHandler() http.Handler { return s.admin }
 
 func (s *Server) adminMux() http.Handler {
@@ -174,103 +195,99 @@ func (s *Server) adminMux() http.Handler {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	for path, h := range s.opts.AdminHandlers {
+		mux.Handle(path, h)
+	}
 	return mux
 }
 
-// serveItems is the public handler, the hot path. It routes by hand, parses
-// the id by hand, reads the store, and records the answer in the metrics.
-func (s *Server) serveItems(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	m := s.metrics
-	m.inFlight.Inc()
-	code := s.item(w, r)
-	m.inFlight.Dec()
-	m.observe(code, time.Since(start))
+// dateHeader returns the Date header line for now, rebuilt at most once a
+// second.
+func (s *Server) dateHeader(now time.Time) []byte {
+	sec := now.Unix()
+	if d := s.date.Load(); d != nil && d.sec == sec {
+		return d.line
+	}
+	b := now.UTC().AppendFormat([]byte("Date: "), http.TimeFormat)
+	d := &dateLine{sec: sec, line: append(b, crlf...)}
+	s.date.Store(d)
+	return d.line
 }
 
-// item answers one request and returns its status code.
-func (s *Server) item(w http.ResponseWriter, r *http.Request) int {
-	path := r.URL.Path
-	if !strings.HasPrefix(path, ItemsPath) {
-		return writeCanned(w, http.StatusNotFound, bodyNoRoute)
+// respond appends to dst the whole response to a request for path with
+// method, and returns it with the status code. extra holds header lines,
+// CRLF included, that every response on the connection carries (Date,
+// Connection). This is the one implementation of the item logic: it routes
+// by hand, parses the id by hand, and reads the store inside one read
+// transaction, copying the document from the memory map straight into dst.
+func (s *Server) respond(dst, method, path, extra []byte) ([]byte, int) {
+	head := string(method) == http.MethodHead
+	if !bytes.HasPrefix(path, itemsPath) {
+		return appendCanned(dst, http.StatusNotFound, bodyNoRoute, head, extra), http.StatusNotFound
 	}
-	head := r.Method == http.MethodHead
-	if !head && r.Method != http.MethodGet {
-		w.Header()["Allow"] = hdrAllow
-		return writeCanned(w, http.StatusMethodNotAllowed, bodyMethod)
+	if !head && string(method) != http.MethodGet {
+		dst = append(dst, statusLine(http.StatusMethodNotAllowed)...)
+		dst = append(dst, hdrAllow...)
+		dst = appendFields(dst, len(bodyMethod.body), extra)
+		return append(dst, bodyMethod.body...), http.StatusMethodNotAllowed
 	}
-	id, ok := parseID(path[len(ItemsPath):])
+	id, ok := parseID(path[len(itemsPath):])
 	if !ok {
-		return writeCanned(w, http.StatusBadRequest, bodyBadID)
+		return appendCanned(dst, http.StatusBadRequest, bodyBadID, head, extra), http.StatusBadRequest
 	}
-	var large *[]byte
 	err := s.store.Read(id, func(doc []byte) error {
-		h := w.Header()
-		h["Content-Type"] = hdrJSON
-		h["Content-Length"] = s.contentLength(len(doc))
-		w.WriteHeader(http.StatusOK)
-		if head {
-			return nil
+		dst = appendHeader(dst, http.StatusOK, len(doc), extra)
+		if !head {
+			dst = append(dst, doc...)
 		}
-		if len(doc) <= inTxWriteMax {
-			// The response buffer takes it whole: a copy, no system call.
-			_, _ = w.Write(doc)
-			return nil
-		}
-		// A larger document could block on a slow client inside the
-		// read transaction; copy it out and write it after.
-		large = s.bufs.Get().(*[]byte)
-		*large = append((*large)[:0], doc...)
 		return nil
 	})
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return writeCanned(w, http.StatusNotFound, bodyNotFound)
+			return appendCanned(dst, http.StatusNotFound, bodyNotFound, head, extra), http.StatusNotFound
 		}
-		return writeCanned(w, http.StatusInternalServerError, bodyStoreFailed)
+		return appendCanned(dst, http.StatusInternalServerError, bodyStoreFailed, head, extra), http.StatusInternalServerError
 	}
-	if large != nil {
-		_, _ = w.Write(*large)
-		*large = (*large)[:0]
-		s.bufs.Put(large)
-	}
-	return http.StatusOK
+	return dst, http.StatusOK
 }
 
-// contentLength returns the Content-Length header value for n bytes.
-func (s *Server) contentLength(n int) []string {
-	if c := s.cl.Load(); c != nil && c.n == n {
-		return c.value
+// appendHeader appends the status line and the headers of a JSON response
+// of n bytes, up to and including the empty line.
+func appendHeader(dst []byte, code, n int, extra []byte) []byte {
+	return appendFields(append(dst, statusLine(code)...), n, extra)
+}
+
+// appendFields appends the header fields of a JSON response of n bytes,
+// then extra, then the empty line.
+func appendFields(dst []byte, n int, extra []byte) []byte {
+	dst = append(dst, hdrJSON...)
+	dst = strconv.AppendInt(dst, int64(n), 10)
+	dst = append(dst, crlf...)
+	dst = append(dst, extra...)
+	return append(dst, crlf...)
+}
+
+func appendCanned(dst []byte, code int, b cannedBody, head bool, extra []byte) []byte {
+	dst = appendHeader(dst, code, len(b.body), extra)
+	if !head {
+		dst = append(dst, b.body...)
 	}
-	c := &contentLength{n: n, value: []string{strconv.Itoa(n)}}
-	s.cl.Store(c)
-	return c.value
+	return dst
 }
 
-func writeCanned(w http.ResponseWriter, code int, b cannedBody) int {
-	h := w.Header()
-	h["Content-Type"] = hdrJSON
-	h["Content-Length"] = b.cl
-	w.WriteHeader(code)
-	_, _ = w.Write(b.body)
-	return code
-}
-
-// Run serves the public handler on publicLn and the admin handler on
-// adminLn until ctx is done, then stops accepting, marks the server not
-// ready, and waits up to Options.ShutdownGrace for in-flight requests. It
-// returns nil after a clean shutdown. Run closes both listeners.
+// Run serves item reads on publicLn and the admin handler on adminLn until
+// ctx is done, then stops accepting, marks the server not ready, and waits
+// up to Options.ShutdownGrace for in-flight requests. It returns nil after a
+// clean shutdown. Run closes both listeners.
+//
+// The public listener is served by a lean HTTP/1.1 server of this package,
+// not net/http: a read costs about what net/http's own per-request
+// overhead does, so net/http would halve the throughput. It honours the
+// same Options with the same meanings (see Options for the precision of its
+// deadlines). The admin listener is a net/http server.
 func (s *Server) Run(ctx context.Context, publicLn, adminLn net.Listener) error {
 	o := s.opts
-	public := &http.Server{
-		Handler:           s.public,
-		ReadHeaderTimeout: o.ReadHeaderTimeout,
-		ReadTimeout:       o.ReadTimeout,
-		WriteTimeout:      o.WriteTimeout,
-		IdleTimeout:       o.IdleTimeout,
-		MaxHeaderBytes:    o.MaxHeaderBytes,
-		ErrorLog:          o.ErrorLog,
-	}
+	public := newWire(s, publicLn)
 	admin := &http.Server{
 		Handler:           s.admin,
 		ReadHeaderTimeout: o.ReadHeaderTimeout,
@@ -283,15 +300,20 @@ func (s *Server) Run(ctx context.Context, publicLn, adminLn net.Listener) error 
 		ErrorLog:       o.ErrorLog,
 	}
 	errc := make(chan error, 2)
-	serve := func(name string, hs *http.Server, ln net.Listener) {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("serve %s on %s: %w", name, ln.Addr(), err)
+	go func() {
+		if err := public.serve(); err != nil {
+			errc <- fmt.Errorf("serve public on %s: %w", publicLn.Addr(), err)
 			return
 		}
 		errc <- nil
-	}
-	go serve("public", public, publicLn)
-	go serve("admin", admin, adminLn)
+	}()
+	go func() {
+		if err := admin.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("serve admin on %s: %w", adminLn.Addr(), err)
+			return
+		}
+		errc <- nil
+	}()
 
 	var first error
 	pending := 2
@@ -305,9 +327,8 @@ func (s *Server) Run(ctx context.Context, publicLn, adminLn net.Listener) error 
 	defer cancel()
 	// Shut the public side first: the admin side keeps answering /readyz
 	// (503) and /metrics while reads drain.
-	if err := public.Shutdown(sctx); err != nil && first == nil {
+	if err := public.shutdown(sctx); err != nil && first == nil {
 		first = fmt.Errorf("shut down public listener: in-flight requests outlived the %v grace: %w", o.ShutdownGrace, err)
-		public.Close()
 	}
 	if err := admin.Shutdown(sctx); err != nil {
 		admin.Close()

@@ -8,7 +8,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,15 +17,39 @@ import (
 	dto "github.com/prometheus/client_model/go"
 )
 
-func newTestServer(t *testing.T, items uint64, valueSize int) (*Server, *httptest.Server, *httptest.Server) {
+// testURL is the base URL of a listener a test started.
+type testURL struct{ URL string }
+
+// newTestServer serves a seeded store through Run on 127.0.0.1 port 0, the
+// public listener on the lean server and the admin one on net/http, and
+// stops it when the test ends. It is not ready until SetReady(true).
+func newTestServer(t *testing.T, items uint64, valueSize int) (*Server, *testURL, *testURL) {
 	t.Helper()
-	st := seededStore(t, items, valueSize)
-	srv := New(st, Options{})
-	pub := httptest.NewServer(srv.Handler())
-	t.Cleanup(pub.Close)
-	adm := httptest.NewServer(srv.AdminHandler())
-	t.Cleanup(adm.Close)
-	return srv, pub, adm
+	return startServer(t, seededStore(t, items, valueSize), Options{ErrorLog: log.New(io.Discard, "", 0)})
+}
+
+func startServer(t testing.TB, st *Store, opts Options) (*Server, *testURL, *testURL) {
+	t.Helper()
+	srv := New(st, opts)
+	pub, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		pub.Close()
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, pub, adm) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return srv, &testURL{"http://" + pub.Addr().String()}, &testURL{"http://" + adm.Addr().String()}
 }
 
 func do(t *testing.T, method, url string) (*http.Response, []byte) {
@@ -122,8 +145,9 @@ func TestItemsHandler(t *testing.T) {
 }
 
 func TestItemsHandlerLargeDocument(t *testing.T) {
-	// Documents above inTxWriteMax take the copy-out path.
-	for _, size := range []int{inTxWriteMax, inTxWriteMax + 1, 100000} {
+	// Documents that outgrow a connection's first output buffer, and ones
+	// that outgrow the buffer it keeps, which is then dropped.
+	for _, size := range []int{wireOutStart, wireOutStart + 1, 100000, wireOutKeep + 1} {
 		_, pub, _ := newTestServer(t, 3, size)
 		for id := uint64(0); id < 3; id++ {
 			want, _ := AppendDocument(nil, id, size)
