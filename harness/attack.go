@@ -11,7 +11,6 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/perf-tools/perf/results"
 )
@@ -50,8 +49,8 @@ const (
 	// flight before it cuts them off.
 	drainGrace = time.Second
 	// preciseSleepRate is the planned rate (per second) up to which workers
-	// sleep with nanosleep(2); see attack.sleep.
-	preciseSleepRate = 10000
+	// sleep on a timerfd; see attack.sleep.
+	preciseSleepRate = 5000
 )
 
 // Options configures an attack. Zero values take the Default* constants.
@@ -178,7 +177,7 @@ type attack struct {
 	workers  atomic.Int64
 	wg       sync.WaitGroup
 	rec      *recorder
-	precise  bool // sleep with nanosleep(2); see sleep
+	precise  bool // sleep on a timerfd; see sleep
 
 	connMu sync.Mutex
 	conns  map[*conn]struct{} // open connections, to cut off on interrupt
@@ -421,6 +420,13 @@ func (a *attack) worker() {
 			}
 		}
 	}()
+	var ts *sleeper
+	if a.precise {
+		if s, err := newSleeper(); err == nil {
+			ts = s
+			defer s.close()
+		}
+	}
 	buf := make([]byte, 0, 256)
 	for {
 		n := a.next.Add(1) - 1
@@ -431,7 +437,7 @@ func (a *attack) worker() {
 		intended := a.start.Add(due)
 		sent := time.Now()
 		if wait := intended.Sub(sent); wait > 0 {
-			if !a.sleep(wait) {
+			if !a.sleepUntil(intended, ts) {
 				return
 			}
 			sent = time.Now()
@@ -455,33 +461,32 @@ func (a *attack) worker() {
 	}
 }
 
-// sleep waits for d, or returns false when the attack stops first. Long
-// waits can be interrupted. Short ones use time.Sleep when the generator is
-// busy, and nanosleep(2) when it is mostly idle: the Go runtime rounds an
-// idle wait for a timer up to whole milliseconds (epoll's resolution), which
-// at low rates would add up to a millisecond of send lag to every request,
-// while a blocking nanosleep wakes within the kernel's timer slack. At high
-// rates the scheduler checks timers often enough, and a blocking syscall per
-// request would cost a thread hand-off each.
-func (a *attack) sleep(d time.Duration) bool {
-	if d < 20*time.Millisecond {
-		if a.precise {
-			ts := unix.NsecToTimespec(int64(d))
-			for unix.Nanosleep(&ts, &ts) == unix.EINTR {
-			}
-		} else {
-			time.Sleep(d)
+// sleepUntil waits until t, or returns false when the attack stops first.
+// Long waits can be interrupted. The last 20ms use time.Sleep when the generator is
+// busy, and the worker's timerfd sleeper (ts) at low rates: the Go runtime
+// rounds an idle wait for a timer up to whole milliseconds (epoll's
+// resolution), which at low rates would add up to a millisecond of send lag
+// to every request, while a timerfd in the netpoller wakes within tens of
+// microseconds. At high rates the scheduler runs often enough that its
+// timers are as precise, and cheaper than a syscall per sleep.
+func (a *attack) sleepUntil(t time.Time, ts *sleeper) bool {
+	d := time.Until(t)
+	if d >= 20*time.Millisecond {
+		// Most of a long wait on a runtime timer, which an interrupt can
+		// cut short; the last stretch precisely, below.
+		tm := time.NewTimer(d - 10*time.Millisecond)
+		select {
+		case <-tm.C:
+		case <-a.stopCh:
+			tm.Stop()
+			return false
 		}
-		return !a.stopped.Load()
+		d = time.Until(t)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-a.stopCh:
-		return false
+	if d > 0 && (ts == nil || ts.sleep(d) != nil) {
+		time.Sleep(d)
 	}
+	return !a.stopped.Load()
 }
 
 // send does one request on the worker's connection to endpoint ep, dialing

@@ -3,11 +3,9 @@ package harness
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"time"
 
 	"github.com/shirou/gopsutil/v4/process"
-	"golang.org/x/sys/unix"
 )
 
 // CPUStats is the generator process's CPU use, in percent of the cores it
@@ -40,16 +38,6 @@ func newCPUSampler() (*cpuSampler, error) {
 	s := &cpuSampler{proc: p, cores: usableCores()}
 	s.reset()
 	return s, nil
-}
-
-// usableCores is how many cores this process can keep busy at once.
-func usableCores() int {
-	n := runtime.GOMAXPROCS(0)
-	var set unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &set); err == nil && set.Count() > 0 && set.Count() < n {
-		n = set.Count()
-	}
-	return n
 }
 
 func (s *cpuSampler) total() (float64, bool) {

@@ -52,12 +52,13 @@ const warmupComment = "#[perf warmup_end: "
 type HlogWriter struct {
 	w     *bufio.Writer
 	start time.Time
+	enc   *v2Encoder
 }
 
 // NewHlogWriter writes the log header to w and returns a writer whose
 // interval times are relative to start, the start of the run.
 func NewHlogWriter(w io.Writer, start time.Time) (*HlogWriter, error) {
-	hw := &HlogWriter{w: bufio.NewWriter(w), start: start}
+	hw := &HlogWriter{w: bufio.NewWriter(w), start: start, enc: newV2Encoder()}
 	secs := float64(start.UnixMilli()) / 1000
 	fmt.Fprintf(hw.w, "#[Logged with perf (github.com/perf-tools/perf); values in nanoseconds, tags %s, %s, %s]\n",
 		TagCorrected, TagService, TagLag)
@@ -102,7 +103,7 @@ func (hw *HlogWriter) writeLine(tag string, start, length float64, h *hdrhistogr
 	if h == nil {
 		h = NewHistogram()
 	}
-	payload, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	payload, err := hw.enc.encode(h)
 	if err != nil {
 		return fmt.Errorf("encode %s histogram at %.3fs: %w", tag, start, err)
 	}
