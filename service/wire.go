@@ -35,6 +35,10 @@ const (
 	// wireFlushAt is the size at which pipelined responses are written
 	// even though more requests are waiting.
 	wireFlushAt = 64 << 10
+	// wireLinger and wireLingerBytes bound the reading after an error
+	// answer (see linger).
+	wireLinger      = 500 * time.Millisecond
+	wireLingerBytes = 256 << 10
 )
 
 // protoError is a request the public listener refuses: it answers code with
@@ -551,9 +555,10 @@ func (c *wireConn) serve() {
 	headTimeout := min(o.ReadHeaderTimeout, o.ReadTimeout)
 	out := make([]byte, 0, wireOutStart)
 	pending := int64(0)    // requests answered in out, not yet written
-	var last time.Time     // when the last response was ready
 	var reqStart time.Time // when the last request started
-	last = time.Now()
+	// A new connection's first request must start within the header
+	// timeout, as with net/http; later ones within IdleTimeout.
+	last, idle := time.Now(), headTimeout
 	var r request
 	for {
 		if br.Buffered() == 0 {
@@ -562,10 +567,11 @@ func (c *wireConn) serve() {
 					return
 				}
 			}
-			if !c.waitIdle(last) {
+			if !c.waitIdle(last, idle) {
 				return
 			}
 		}
+		idle = o.IdleTimeout
 		start := time.Now()
 		if !c.readBy(start.Add(headTimeout), headTimeout/10, false) {
 			return
@@ -578,7 +584,9 @@ func (c *wireConn) serve() {
 				out = appendHeader(out, pe.code, len(pe.body), c.headers(start, true, false))
 				out = append(out, pe.body...)
 				m.observe(pe.code, time.Since(start))
-				c.flush(&out, &pending, start)
+				if c.flush(&out, &pending, start) {
+					c.linger()
+				}
 			}
 			return
 		}
@@ -640,17 +648,30 @@ func (c *wireConn) flush(out *[]byte, pending *int64, reqStart time.Time) bool {
 	return ok
 }
 
-// waitIdle waits, idle, for the first byte of the next request, up to
-// IdleTimeout after since. It reports false when the connection is to be
-// closed: the wait timed out or failed, or the server is shutting down.
-func (c *wireConn) waitIdle(since time.Time) bool {
+// linger closes the write side and reads what the client still sends, for
+// a bounded time, before the connection closes: closing with unread data
+// would send a reset, and the client could lose the error answer it is
+// about to read. net/http does the same.
+func (c *wireConn) linger() {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	c.rdl = time.Now().Add(wireLinger)
+	if c.nc.SetReadDeadline(c.rdl) == nil {
+		_, _ = io.CopyN(io.Discard, c.rr.br, wireLingerBytes)
+	}
+}
+
+// waitIdle waits, idle, for the first byte of the next request, up to it
+// after since. It reports false when the connection is to be closed: the
+// wait timed out or failed, or the server is shutting down.
+func (c *wireConn) waitIdle(since time.Time, it time.Duration) bool {
 	if !c.state.CompareAndSwap(connActive, connIdle) {
 		return false
 	}
 	if c.w.shutting.Load() {
 		return false
 	}
-	it := c.w.o.IdleTimeout
 	want := since.Add(it)
 	// An earlier deadline, a request's still set, is fine: it ends the
 	// wait early, and the wait goes on to the idle deadline. Most requests

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,7 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/perf-tools/perf/harness/capture"
 	"github.com/perf-tools/perf/service"
+	"github.com/perf-tools/perf/tuning"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -48,7 +51,14 @@ type serveOptions struct {
 	gcPercentSet bool
 
 	Stderr io.Writer
+	// TuningRoot is where the host's tuning is checked against the
+	// server-latency profile at start; empty means "/".
+	TuningRoot string
 }
+
+// serveTuningProfile is the tuning profile perf serve checks its host
+// against at start.
+const serveTuningProfile = "server-latency"
 
 func newServeCmd() *cobra.Command {
 	opts := &serveOptions{}
@@ -73,7 +83,22 @@ Admin listener (--admin-addr, loopback by default):
                    perf_serve_request_duration_seconds (classic and native
                    buckets), perf_serve_requests_in_flight, Go and process
   /debug/pprof/    pprof profiles (cpu, heap, mutex, block, goroutine, trace)
+  /debug/host      one JSON sample of this host and process, for
+                   'perf attack --target-host-metrics'
 The public listener never serves metrics or pprof.
+
+The public listener is a lean HTTP/1.1 server (keep-alive, pipelining,
+HTTP/1.0, HEAD), not Go's net/http, so a read costs about what a net/http
+hello-world does. The timeouts mean what net/http's do: --read-header-timeout
+bounds reading a request's headers, --read-timeout the whole request,
+--write-timeout writing the response, --idle-timeout the wait for the next
+request on a kept connection; beyond --max-header-bytes a request gets 431.
+To keep timer updates off the hot path, each deadline is moved only when it
+has drifted by more than a tenth of its length: a timeout fires within a
+tenth of its length of the exact time. The admin listener is net/http.
+
+At start, perf serve logs on stderr how this host's settings drift from the
+server-latency tuning profile ('perf tune check server-latency' says which).
 
 --seed N makes sure the store in --data holds items 0..N-1, adding only the
 missing ones; each document is exactly --value-size bytes and depends only on
@@ -118,10 +143,10 @@ PERF_READ_TIMEOUT; a flag on the command line wins over the environment.`,
 	f.StringVar(&opts.Data, "data", "./perf-data", "data directory; the store is DIR/"+service.StoreFile)
 	f.Int64Var(&opts.Seed, "seed", 0, "make sure the store holds items 0..N-1 (0: serve what is there)")
 	f.IntVar(&opts.ValueSize, "value-size", service.DefaultValueSize, fmt.Sprintf("bytes in each item's JSON document (%d..%d)", service.MinValueSizeAny, service.MaxValueSize))
-	f.DurationVar(&opts.ReadHeaderTimeout, "read-header-timeout", service.DefaultReadHeaderTimeout, "time allowed to read a request's headers")
-	f.DurationVar(&opts.ReadTimeout, "read-timeout", service.DefaultReadTimeout, "time allowed to read a whole request")
-	f.DurationVar(&opts.WriteTimeout, "write-timeout", service.DefaultWriteTimeout, "time allowed to write a response")
-	f.DurationVar(&opts.IdleTimeout, "idle-timeout", service.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")
+	f.DurationVar(&opts.ReadHeaderTimeout, "read-header-timeout", service.DefaultReadHeaderTimeout, "time allowed to read a request's headers (to within a tenth)")
+	f.DurationVar(&opts.ReadTimeout, "read-timeout", service.DefaultReadTimeout, "time allowed to read a whole request (to within a tenth)")
+	f.DurationVar(&opts.WriteTimeout, "write-timeout", service.DefaultWriteTimeout, "time allowed to write a response (to within a tenth)")
+	f.DurationVar(&opts.IdleTimeout, "idle-timeout", service.DefaultIdleTimeout, "how long an idle keep-alive connection stays open (to within a tenth)")
 	f.IntVar(&opts.MaxHeaderBytes, "max-header-bytes", service.DefaultMaxHeaderBytes, "largest request header accepted, in bytes")
 	f.DurationVar(&opts.ShutdownGrace, "shutdown-grace", service.DefaultShutdownGrace, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
 	f.DurationVar(&opts.LockTimeout, "lock-timeout", service.DefaultLockTimeout, "how long to wait for a store another process holds")
@@ -266,6 +291,7 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		MaxHeaderBytes:    opts.MaxHeaderBytes,
 		ShutdownGrace:     opts.ShutdownGrace,
 		ErrorLog:          log.New(stderr, "http: ", 0),
+		AdminHandlers:     map[string]http.Handler{capture.HostPath: capture.HostHandler()},
 	})
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -273,6 +299,7 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	go func() { done <- srv.Run(runCtx, publicLn, adminLn) }()
 	logf("listening on http://%s", publicLn.Addr())
 	logf("admin listening on http://%s", adminLn.Addr())
+	logTuning(opts.TuningRoot, logf)
 
 	if err := seed(ctx, st, opts, logf); err != nil {
 		stop()
@@ -313,6 +340,31 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	}
 	logf("stopped")
 	return nil
+}
+
+// logTuning logs, in one line, how the host under root drifts from the
+// server-latency tuning profile. It never fails: a host that cannot be
+// checked is one log line too.
+func logTuning(root string, logf func(string, ...any)) {
+	if root == "" {
+		root = "/"
+	}
+	_, results, err := tuning.CheckProfile(root, serveTuningProfile)
+	if err != nil {
+		logf("tuning: %s: cannot check this host: %v", serveTuningProfile, err)
+		return
+	}
+	if !tuning.Drifted(results) {
+		logf("tuning: %s: ok", serveTuningProfile)
+		return
+	}
+	drift := 0
+	for _, r := range results {
+		if r.Status == tuning.StatusDrift {
+			drift++
+		}
+	}
+	logf("tuning: %s: %d of %d settings drift (perf tune check %s)", serveTuningProfile, drift, len(results), serveTuningProfile)
 }
 
 // seed fills the store to opts.Seed items, reporting progress on stderr at

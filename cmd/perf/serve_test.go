@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perf-tools/perf/harness/capture"
 	"github.com/perf-tools/perf/service"
 )
 
@@ -208,6 +211,20 @@ func TestServeEndToEnd(t *testing.T) {
 		if code, body := httpGetBody(t, p.adminURL+path); code != 200 || len(body) == 0 {
 			t.Errorf("admin %s: %d with %d bytes", path, code, len(body))
 		}
+	}
+	// The admin listener serves this host's samples for perf attack
+	// --target-host-metrics; the public one does not.
+	code, body = httpGetBody(t, p.adminURL+capture.HostPath)
+	var sample map[string]any
+	if err := json.Unmarshal(body, &sample); code != 200 || err != nil || len(sample) == 0 {
+		t.Errorf("admin %s: %d %q (%v), want a JSON host sample", capture.HostPath, code, body, err)
+	}
+	if code, _ := httpGetBody(t, p.publicURL+capture.HostPath); code != 404 {
+		t.Errorf("public %s: %d, want 404", capture.HostPath, code)
+	}
+	// The host's tuning drift is one line on stderr.
+	if !regexp.MustCompile(`(?m)^tuning: server-latency: (ok|\d+ of \d+ settings drift \(perf tune check server-latency\)|cannot check this host: .+)$`).MatchString(p.log()) {
+		t.Errorf("stderr lacks the tuning line:\n%s", p.log())
 	}
 
 	p.signal(syscall.SIGTERM)
@@ -419,5 +436,54 @@ func TestServeDataDirNotWritable(t *testing.T) {
 	}
 	if !strings.Contains(p.log(), "data directory "+dir+" (--data) is not writable") {
 		t.Fatalf("unclear error:\n%s", p.log())
+	}
+}
+
+func TestServeLogTuning(t *testing.T) {
+	for _, root := range []string{"", "/", filepath.Join(t.TempDir(), "no-such-root")} {
+		var lines []string
+		logTuning(root, func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) })
+		if len(lines) != 1 || !strings.HasPrefix(lines[0], "tuning: server-latency: ") {
+			t.Errorf("root %q: logged %q, want one tuning line", root, lines)
+		}
+	}
+}
+
+// TestServeRawHTTP checks the public listener of a real perf serve with
+// raw HTTP/1.1: pipelined requests answered in order, and the timeouts
+// flags applied.
+func TestServeRawHTTP(t *testing.T) {
+	p := startServeProc(t, nil, "--data", t.TempDir(), "--seed", "100", "--value-size", "128", "--idle-timeout", "200ms")
+	p.waitReady()
+	c, err := net.Dial("tcp", strings.TrimPrefix(p.publicURL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(c, "GET /v1/items/1 HTTP/1.1\r\nHost: x\r\n\r\nHEAD /v1/items/2 HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/items/100 HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(c)
+	for i, want := range []struct {
+		method string
+		code   int
+	}{{"GET", 200}, {"HEAD", 200}, {"GET", 404}} {
+		resp, err := http.ReadResponse(br, &http.Request{Method: want.method})
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != want.code || resp.ContentLength <= 0 {
+			t.Fatalf("response %d: %d, Content-Length %d; want %d", i, resp.StatusCode, resp.ContentLength, want.code)
+		}
+	}
+	// --idle-timeout 200ms: the kept connection is closed soon after.
+	if b, err := br.ReadByte(); err == nil {
+		t.Fatalf("read %q from an idle connection, want it closed", b)
+	} else if !errors.Is(err, io.EOF) {
+		t.Fatalf("idle connection: %v, want EOF", err)
+	}
+	p.signal(syscall.SIGTERM)
+	if code := p.wait(15 * time.Second); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, p.log())
 	}
 }
