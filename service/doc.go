@@ -1,15 +1,28 @@
 // Package service is the read service that perf serve runs: an embedded
-// bbolt store of deterministic JSON items, the public HTTP handler that reads
-// that store on every request, and the admin handler with health, readiness,
-// Prometheus metrics and pprof.
+// bbolt store of deterministic JSON items, the public HTTP/1.1 server that
+// reads that store on every request, and the admin handler with health,
+// readiness, Prometheus metrics and pprof.
 //
-// The public read path is the thing under test, so it is kept lean: the item
-// id is parsed from the URL by hand, every request opens a bbolt read
-// transaction (there is no response cache, on purpose), a document of up to
-// 2 KiB is written from the memory map straight into net/http's response
-// buffer inside that transaction, headers are set with shared pre-built
-// values, and the Prometheus children are resolved once at start so a
-// request costs a few atomic adds. BenchmarkRead measures this path.
+// The public read path is the thing under test, so it is kept lean. The
+// public listener is not net/http but a small HTTP/1.1 server (wire.go):
+// net/http's own work per request costs about as much as a whole read, and
+// would halve the service's throughput. Each connection has one goroutine, a
+// 4 KiB read buffer and a reused output buffer; requests are parsed without
+// allocating, pipelined requests are answered in order and their responses
+// written with one system call once the read buffer is empty, and deadlines
+// are moved only when they drift by more than a tenth of their length, so a
+// busy keep-alive connection pays a timer update a few times a second. The
+// server honours Options' timeouts and MaxHeaderBytes with net/http's
+// meanings, and shuts down as http.Server.Shutdown does.
+//
+// One function, Server.respond, answers a request: it routes by hand,
+// parses the id by hand, opens a bbolt read transaction (there is no
+// response cache, on purpose) and appends the headers and the document,
+// copied straight from the memory map, to the connection's output buffer.
+// The Prometheus children are resolved once at start and the in-flight gauge
+// reads an atomic counter, so metrics cost a few atomic adds. The only
+// allocations per request are bbolt's own, inside the read transaction.
+// BenchmarkRead and BenchmarkWire measure this path.
 //
 // Typical use, as cmd/perf does it:
 //
@@ -24,8 +37,8 @@
 //
 // The admin handler registers the net/http/pprof handlers on its own mux.
 // Importing net/http/pprof also registers them on http.DefaultServeMux; this
-// package never serves that mux, and the public handler routes by hand, so
-// the public listener cannot expose pprof or metrics.
+// package never serves that mux, and the public listener routes by hand, so
+// it cannot expose pprof or metrics.
 //
 // Item ids are the decimal numbers 0..N-1 that perf attack --keys uniform:N
 // draws; the store keys them as 8-byte big-endian integers, so the key space

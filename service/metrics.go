@@ -25,8 +25,9 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	byCode   [600]prometheus.Counter // indexed by status code; nil until first used
 	latency  prometheus.Histogram
-	// inFlight counts requests read and not yet written back; the gauge
-	// reads it at scrape time, so a request costs two atomic adds.
+	// inFlight counts requests read and not yet answered (see
+	// wireConn.flush); the gauge reads it at scrape time, so a request
+	// costs two atomic adds.
 	inFlight atomic.Int64
 }
 
@@ -48,7 +49,7 @@ func newMetrics(st *Store) *metrics {
 	})
 	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "perf_serve_requests_in_flight",
-		Help: "Requests the public listener has read and not yet answered in full.",
+		Help: "Requests the public listener has read and not yet answered (a response over 4 KiB counts until it is written).",
 	}, func() float64 { return float64(m.inFlight.Load()) })
 	items := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "perf_serve_store_items",

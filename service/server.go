@@ -48,8 +48,10 @@ type Options struct {
 	// ReadTimeout bounds reading a whole request, headers and body, from
 	// its first byte.
 	ReadTimeout time.Duration
-	// WriteTimeout bounds writing a response, from the end of the
-	// request's headers.
+	// WriteTimeout bounds writing a response. The public listener counts
+	// it from the request's first byte, net/http from the end of its
+	// headers: for a request without a body, within ReadHeaderTimeout of
+	// each other.
 	WriteTimeout time.Duration
 	// IdleTimeout bounds the wait for the first byte of the next request on
 	// a keep-alive connection.

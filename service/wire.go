@@ -85,6 +85,9 @@ type request struct {
 	// response confirms with Connection: keep-alive.
 	keepAlive     bool
 	contentLength int64
+	// expect means the client sent Expect: 100-continue and waits for a
+	// 100 Continue before sending its body.
+	expect bool
 }
 
 // reqReader parses HTTP/1.x requests from a buffered reader without
@@ -155,6 +158,10 @@ func (rr *reqReader) readHead(r *request) error {
 			}
 		}
 		switch len(name) {
+		case 6:
+			if equalFold(name, "expect") && equalFold(value, "100-continue") {
+				r.expect = true
+			}
 		case 4:
 			if equalFold(name, "host") {
 				hosts++
@@ -590,7 +597,13 @@ func (c *wireConn) serve() {
 			}
 			return
 		}
-		if r.contentLength > 0 {
+		closing := r.close || w.shutting.Load()
+		switch {
+		case r.contentLength > 0 && r.expect:
+			// The client waits for a 100 Continue that never comes: answer
+			// without its body and close, as net/http does.
+			closing = true
+		case r.contentLength > 0:
 			if !c.readBy(start.Add(o.ReadTimeout), o.ReadTimeout/10, false) {
 				return
 			}
@@ -598,7 +611,6 @@ func (c *wireConn) serve() {
 				return
 			}
 		}
-		closing := r.close || w.shutting.Load()
 		m.inFlight.Add(1)
 		pending++
 		var code int
@@ -630,15 +642,26 @@ func (c *wireConn) headers(now time.Time, closing, keepAlive bool) []byte {
 }
 
 // flush writes out in one system call, within WriteTimeout of the start of
-// the last request it answers.
+// the last request it answers. Its requests stop counting as in flight
+// before the write when out is small, as they did when net/http's 4 KiB
+// response buffer took them, so a client that has its answer never sees
+// them counted; a large out (a slow client's, or a large document) counts
+// until it is written.
 func (c *wireConn) flush(out *[]byte, pending *int64, reqStart time.Time) bool {
+	inFlight := &c.w.s.metrics.inFlight
+	small := len(*out) <= wireOutStart
+	if small {
+		inFlight.Add(-*pending)
+	}
 	wt := c.w.o.WriteTimeout
 	ok := c.writeBy(reqStart.Add(wt), wt/10)
 	if ok {
 		_, err := c.nc.Write(*out)
 		ok = err == nil
 	}
-	c.w.s.metrics.inFlight.Add(-*pending)
+	if !small {
+		inFlight.Add(-*pending)
+	}
 	*pending = 0
 	if cap(*out) > wireOutKeep {
 		*out = make([]byte, 0, wireOutStart)

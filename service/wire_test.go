@@ -98,6 +98,7 @@ func TestWireRequests(t *testing.T) {
 		{name: "percent-encoded path", raw: "GET /v1/%69tems/%31 HTTP/1.1\r\nHost: x\r\n\r\n", codes: []int{200}},
 		{name: "HEAD", raw: "HEAD /v1/items/1 HTTP/1.1\r\nHost: x\r\n\r\n" + get1, methods: "HG", codes: []int{200, 200}},
 		{name: "405 reads and discards the body", raw: "POST /v1/items/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello" + get1, codes: []int{405, 200}},
+		{name: "Expect: 100-continue is answered without the body", raw: "POST /v1/items/1 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n", codes: []int{405}, closed: true},
 		{name: "lower-case method", raw: "get /v1/items/1 HTTP/1.1\r\nHost: x\r\n\r\n", codes: []int{405}},
 		{name: "malformed request line", raw: "GARBAGE\r\n\r\n", codes: []int{400}, closed: true},
 		{name: "two spaces", raw: "GET  /v1/items/1 HTTP/1.1\r\nHost: x\r\n\r\n", codes: []int{400}, closed: true},
