@@ -535,6 +535,12 @@ type wireConn struct {
 	rr    reqReader
 	extra []byte // the Date and Connection lines of the current response
 
+	// out holds the responses made and not yet written, to pending
+	// requests, the last of which started at reqStart.
+	out      []byte
+	pending  int64
+	reqStart time.Time
+
 	// rdl and wdl are the deadlines set on nc, zero for none.
 	rdl, wdl time.Time
 }
@@ -557,24 +563,17 @@ func (c *wireConn) serve() {
 		w.wg.Done()
 	}()
 	s, o, m := w.s, w.o, w.s.metrics
-	br := bufio.NewReaderSize(c.nc, wireReadBuf)
+	br := bufio.NewReaderSize(connReader{c}, wireReadBuf)
 	c.rr = reqReader{br: br, max: o.MaxHeaderBytes}
 	headTimeout := min(o.ReadHeaderTimeout, o.ReadTimeout)
-	out := make([]byte, 0, wireOutStart)
-	pending := int64(0)    // requests answered in out, not yet written
-	var reqStart time.Time // when the last request started
+	c.out = make([]byte, 0, wireOutStart)
 	// A new connection's first request must start within the header
 	// timeout, as with net/http; later ones within IdleTimeout.
 	last, idle := time.Now(), headTimeout
 	var r request
 	for {
 		if br.Buffered() == 0 {
-			if len(out) > 0 {
-				if !c.flush(&out, &pending, reqStart) {
-					return
-				}
-			}
-			if !c.waitIdle(last, idle) {
+			if !c.flush() || !c.waitIdle(last, idle) {
 				return
 			}
 		}
@@ -587,11 +586,12 @@ func (c *wireConn) serve() {
 		if err != nil {
 			if pe, ok := err.(*protoError); ok {
 				m.inFlight.Add(1)
-				pending++
-				out = appendHeader(out, pe.code, len(pe.body), c.headers(start, true, false))
-				out = append(out, pe.body...)
+				c.pending++
+				c.reqStart = start
+				c.out = appendHeader(c.out, pe.code, len(pe.body), c.headers(start, true, false))
+				c.out = append(c.out, pe.body...)
 				m.observe(pe.code, time.Since(start))
-				if c.flush(&out, &pending, start) {
+				if c.flush() {
 					c.linger()
 				}
 			}
@@ -612,21 +612,37 @@ func (c *wireConn) serve() {
 			}
 		}
 		m.inFlight.Add(1)
-		pending++
+		c.pending++
+		c.reqStart = start
 		var code int
-		out, code = s.respond(out, r.method, r.path, c.headers(start, closing, r.keepAlive))
+		c.out, code = s.respond(c.out, r.method, r.path, c.headers(start, closing, r.keepAlive))
 		last = time.Now()
-		reqStart = start
 		m.observe(code, last.Sub(start))
 		if closing {
-			c.flush(&out, &pending, reqStart)
+			c.flush()
 			return
 		}
-		if len(out) >= wireFlushAt && !c.flush(&out, &pending, reqStart) {
+		if len(c.out) >= wireFlushAt && !c.flush() {
 			return
 		}
 	}
 }
+
+// connReader is the connection as its bufio.Reader reads it: before
+// waiting for more bytes, it writes the responses already made, so a
+// pipelined request that arrives in pieces does not hold back the answers
+// to the ones before it.
+type connReader struct{ c *wireConn }
+
+func (r connReader) Read(p []byte) (int, error) {
+	if !r.c.flush() {
+		return 0, errWriteFailed
+	}
+	return r.c.nc.Read(p)
+}
+
+// errWriteFailed ends reading from a connection whose writes failed.
+var errWriteFailed = errors.New("write failed")
 
 // headers returns the header lines every response carries: Date, and
 // Connection when it says something.
@@ -641,32 +657,36 @@ func (c *wireConn) headers(now time.Time, closing, keepAlive bool) []byte {
 	return c.extra
 }
 
-// flush writes out in one system call, within WriteTimeout of the start of
-// the last request it answers. Its requests stop counting as in flight
-// before the write when out is small, as they did when net/http's 4 KiB
+// flush writes the responses made so far in one system call, within
+// WriteTimeout of the start of the last request they answer, and reports
+// whether it could. Its requests stop counting as in flight before the
+// write when the output is small, as they did when net/http's 4 KiB
 // response buffer took them, so a client that has its answer never sees
-// them counted; a large out (a slow client's, or a large document) counts
-// until it is written.
-func (c *wireConn) flush(out *[]byte, pending *int64, reqStart time.Time) bool {
+// them counted; a large output (a slow client's, or a large document)
+// counts until it is written.
+func (c *wireConn) flush() bool {
+	if len(c.out) == 0 {
+		return true
+	}
 	inFlight := &c.w.s.metrics.inFlight
-	small := len(*out) <= wireOutStart
+	small := len(c.out) <= wireOutStart
 	if small {
-		inFlight.Add(-*pending)
+		inFlight.Add(-c.pending)
 	}
 	wt := c.w.o.WriteTimeout
-	ok := c.writeBy(reqStart.Add(wt), wt/10)
+	ok := c.writeBy(c.reqStart.Add(wt), wt/10)
 	if ok {
-		_, err := c.nc.Write(*out)
+		_, err := c.nc.Write(c.out)
 		ok = err == nil
 	}
 	if !small {
-		inFlight.Add(-*pending)
+		inFlight.Add(-c.pending)
 	}
-	*pending = 0
-	if cap(*out) > wireOutKeep {
-		*out = make([]byte, 0, wireOutStart)
+	c.pending = 0
+	if cap(c.out) > wireOutKeep {
+		c.out = make([]byte, 0, wireOutStart)
 	} else {
-		*out = (*out)[:0]
+		c.out = c.out[:0]
 	}
 	return ok
 }

@@ -172,6 +172,23 @@ func TestWireRequests(t *testing.T) {
 	}
 }
 
+// TestWireSplitPipeline checks that answers already made are written when
+// the next pipelined request arrives in pieces, not held back until it is
+// whole.
+func TestWireSplitPipeline(t *testing.T) {
+	_, pub, _ := newTestServer(t, 10, 100)
+	c := dialTest(t, pub.URL)
+	io.WriteString(c, "GET /v1/items/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/items/2 HTTP/1.1\r\nHo")
+	br := bufio.NewReader(c)
+	if resps, _ := readResponses(t, br, "GET"); resps[0].StatusCode != 200 {
+		t.Fatalf("first response: %d", resps[0].StatusCode)
+	}
+	io.WriteString(c, "st: x\r\n\r\n")
+	if _, bodies := readResponses(t, br, "GET"); !bytes.Contains(bodies[0], []byte(`"id":2,`)) {
+		t.Fatalf("second response: %q", bodies[0])
+	}
+}
+
 func TestWireHTTP10KeepAliveHeader(t *testing.T) {
 	_, pub, _ := newTestServer(t, 10, 100)
 	c := dialTest(t, pub.URL)
