@@ -355,6 +355,10 @@ func newSampler(ctx context.Context, opts HostOptions) (*sampler, error) {
 
 // read takes a reading; a counter that could not be read is left out and
 // the first error returned.
+// read takes the readings a sample needs. It, and sample, yield the
+// processor between their steps: on a generator given one core, a sample's
+// half millisecond of /proc reads in one piece would be half a millisecond
+// in which no request is sent, and would show as send lag.
 func (s *sampler) read() (reading, error) {
 	var errs []error
 	rd := reading{at: time.Now()}
@@ -363,16 +367,19 @@ func (s *sampler) read() (reading, error) {
 		errs = append(errs, fmt.Errorf("cpu times: %w", err))
 	}
 	rd.perCore = pc
+	runtime.Gosched()
 	if t, err := s.proc.TimesWithContext(s.env); err != nil {
 		errs = append(errs, fmt.Errorf("process %d cpu times: %w", s.proc.Pid, err))
 	} else {
 		rd.procCPU, rd.haveProc = t.User+t.System, true
 	}
+	runtime.Gosched()
 	if n, err := gnet.IOCountersWithContext(s.env, false); err != nil || len(n) == 0 {
 		errs = append(errs, fmt.Errorf("network counters: %w", err))
 	} else {
 		rd.net, rd.haveNet = n[0], true
 	}
+	runtime.Gosched()
 	if c, err := readTCPCounters(s.root); err != nil {
 		errs = append(errs, err)
 	} else {
@@ -408,16 +415,19 @@ func (s *sampler) sample() (results.HostSample, error) {
 		}
 		smp.HostCPUPercent = percent(busy, all)
 	}
+	runtime.Gosched()
 	if m, err := s.proc.MemoryInfoWithContext(s.env); err == nil {
 		smp.ProcRSSBytes = m.RSS
 	} else {
 		errs = append(errs, fmt.Errorf("process %d memory: %w", s.proc.Pid, err))
 	}
+	runtime.Gosched()
 	if l, err := load.AvgWithContext(s.env); err == nil {
 		smp.Load1, smp.Load5, smp.Load15 = l.Load1, l.Load5, l.Load15
 	} else {
 		errs = append(errs, fmt.Errorf("load average: %w", err))
 	}
+	runtime.Gosched()
 	if m, err := mem.VirtualMemoryWithContext(s.env); err == nil {
 		smp.MemUsedPercent, smp.MemUsedBytes, smp.MemTotalBytes = m.UsedPercent, m.Used, m.Total
 	} else {
@@ -453,12 +463,14 @@ func (s *sampler) sample() (results.HostSample, error) {
 			smp.TCP.ListenDrops = rate(a.listenDrops, b.listenDrops)
 		}
 	}
+	runtime.Gosched()
 	if ss, err := readSockstat(s.root); err == nil {
 		smp.TCP.InUse, smp.TCP.Orphan, smp.TCP.TimeWait, smp.TCP.Alloc = ss.inuse, ss.orphan, ss.tw, ss.alloc
 	} else {
 		errs = append(errs, err)
 	}
 	if s.statesEvery > 0 && s.n%s.statesEvery == 0 {
+		runtime.Gosched()
 		st, trunc, err := s.tcpStates(smp.TCP.TimeWait)
 		if err != nil {
 			errs = append(errs, err)

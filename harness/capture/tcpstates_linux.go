@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"syscall"
 )
 
@@ -70,6 +71,7 @@ func dumpTCPStates(family uint8, counts *[len(tcpStateNames)]int64, buf []byte) 
 	}
 	buf = buf[:cap(buf)]
 	for {
+		runtime.Gosched() // a dump of many sockets is many replies: let senders in between
 		n, _, err := syscall.Recvfrom(fd, buf, 0)
 		if err != nil {
 			if errors.Is(err, syscall.EINTR) {
