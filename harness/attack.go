@@ -22,7 +22,7 @@ const (
 	DefaultTimeout = 30 * time.Second
 	// DefaultWorkers is how many workers (each with its own connection)
 	// start the attack.
-	DefaultWorkers = 16
+	DefaultWorkers = 32
 	// DefaultMaxWorkers caps the workers added when every worker is busy
 	// and hits fall due: enough to keep an open-model rate through a stall
 	// of the target without opening a connection storm.
@@ -46,6 +46,16 @@ const (
 	// spawnCheck is how often the supervisor looks for hits that fell due
 	// while every worker was busy.
 	spawnCheck = 10 * time.Millisecond
+	// spawnLate is how late a hit no worker has taken must be before the
+	// supervisor adds workers, and spawnStep how many it adds at most each
+	// check: a hiccup of the generator's own (a GC, a busy neighbour) is
+	// caught up by the workers there are; a target that holds every worker
+	// gets more, 1,600 a second at most.
+	spawnLate = 5 * time.Millisecond
+	spawnStep = 16
+	// dialAhead bounds how long the initial workers may take to connect
+	// before the attack starts.
+	dialAhead = 5 * time.Second
 	// drainGrace is how long an interrupted attack waits for requests in
 	// flight before it cuts them off.
 	drainGrace = time.Second
@@ -173,6 +183,7 @@ type attack struct {
 	next     atomic.Uint64 // the next hit to take
 	lastHit  uint64        // index of the plan's last hit
 	lastSent atomic.Int64  // when the last hit was sent, ns since start
+	begin    chan struct{} // closed when start is set and hits may be taken
 	stopped  atomic.Bool
 	stopCh   chan struct{}
 	workers  atomic.Int64
@@ -190,13 +201,25 @@ func (a *attack) run(ctx context.Context) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Start a little ahead so every worker is parked and waiting when
-	// hit 0 falls due.
-	a.start = time.Now().Add(10 * time.Millisecond)
+	// The initial workers connect first, as wrk does, so that the first
+	// second does not measure connection set-up; then the plan starts a
+	// little ahead, with every worker parked and waiting for hit 0.
 	a.lastHit = a.sched.due(a.end-1) - 1
+	a.begin = make(chan struct{})
+	var ready sync.WaitGroup
 	for range a.opts.Workers {
-		a.spawn()
+		ready.Add(1)
+		a.spawn(&ready)
 	}
+	connected := make(chan struct{})
+	go func() { ready.Wait(); close(connected) }()
+	select {
+	case <-connected:
+	case <-time.After(dialAhead):
+	case <-ctx.Done():
+	}
+	a.start = time.Now().Add(5 * time.Millisecond)
+	close(a.begin)
 	finished := make(chan struct{})
 	go func() { a.wg.Wait(); close(finished) }()
 
@@ -374,20 +397,25 @@ func (a *attack) supervise() {
 	if now >= a.end {
 		return
 	}
-	due := a.sched.due(now)
+	// Only hits late by more than spawnLate count: at high rates every
+	// worker is busy for microseconds at a time, and a worker (and a
+	// connection) per such moment would cost more than it saves.
+	due := a.sched.due(now - spawnLate)
 	taken := a.next.Load()
 	if due <= taken {
 		return
 	}
-	for n := due - taken; n > 0 && a.workers.Load() < int64(a.opts.MaxWorkers); n-- {
-		a.spawn()
+	for n := min(due-taken, spawnStep); n > 0 && a.workers.Load() < int64(a.opts.MaxWorkers); n-- {
+		a.spawn(nil)
 	}
 }
 
-func (a *attack) spawn() {
+// spawn starts a worker. An initial worker (ready not nil) connects to
+// every endpoint and reports ready before it takes hits.
+func (a *attack) spawn(ready *sync.WaitGroup) {
 	a.workers.Add(1)
 	a.wg.Add(1)
-	go a.worker()
+	go a.worker(ready)
 }
 
 func (a *attack) track(c *conn, open bool) {
@@ -413,7 +441,7 @@ func (a *attack) cutConnections() {
 // worker takes hits in order, waits for each one's intended time, sends it
 // on its own connection and records the result. It returns when the plan
 // is exhausted or the attack stops.
-func (a *attack) worker() {
+func (a *attack) worker(ready *sync.WaitGroup) {
 	defer a.wg.Done()
 	t := a.opts.Targets
 	conns := make([]*conn, len(t.endpoints))
@@ -425,6 +453,20 @@ func (a *attack) worker() {
 			}
 		}
 	}()
+	if ready != nil {
+		if a.opts.KeepAlive {
+			for i, ep := range t.endpoints {
+				// A failed dial is not an error yet: the first request
+				// dials again and records what happens.
+				if c, err := dial(ep, a.opts.Timeout); err == nil {
+					conns[i] = c
+					a.track(c, true)
+				}
+			}
+		}
+		ready.Done()
+		<-a.begin
+	}
 	var ts *sleeper
 	if a.precise {
 		if s, err := newSleeper(); err == nil {
