@@ -183,6 +183,7 @@ type attack struct {
 	next     atomic.Uint64 // the next hit to take
 	lastHit  uint64        // index of the plan's last hit
 	lastSent atomic.Int64  // when the last hit was sent, ns since start
+	inFlight atomic.Int64  // workers waiting on the target
 	begin    chan struct{} // closed when start is set and hits may be taken
 	stopped  atomic.Bool
 	stopCh   chan struct{}
@@ -405,6 +406,13 @@ func (a *attack) supervise() {
 	if due <= taken {
 		return
 	}
+	// Late hits with a worker not waiting on the target mean the generator
+	// itself is behind (its CPU, a pause): another worker would only add a
+	// connection to a process that cannot keep up. Only when every worker
+	// is waiting on the target does one more help.
+	if a.inFlight.Load() < a.workers.Load() {
+		return
+	}
 	for n := min(due-taken, spawnStep); n > 0 && a.workers.Load() < int64(a.opts.MaxWorkers); n-- {
 		a.spawn(nil)
 	}
@@ -499,7 +507,9 @@ func (a *attack) worker(ready *sync.WaitGroup) {
 		if n == a.lastHit {
 			a.lastSent.Store(int64(sent.Sub(a.start)))
 		}
+		a.inFlight.Add(1)
 		code, err := a.send(conns, ep, req, head, sent)
+		a.inFlight.Add(-1)
 		done := time.Now()
 		if a.stopped.Load() && err != nil {
 			return // cut off by an interrupt: not a result of the target's
