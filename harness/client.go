@@ -251,22 +251,9 @@ func atoi3(b []byte) (int, bool) {
 }
 
 // asciiEqualFold reports whether b equals lower (given in lower case),
-// ignoring ASCII case, without allocating.
-func asciiEqualFold(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	for i := range len(b) {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
-}
+// ignoring ASCII case. The conversion of lower does not escape, so nothing
+// is allocated.
+func asciiEqualFold(b []byte, lower string) bool { return bytes.EqualFold(b, []byte(lower)) }
 
 // asciiContainsFold reports whether b contains lower (given in lower case),
 // ignoring ASCII case.

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/shirou/gopsutil/v4/process"
+
+	"github.com/perf-tools/perf/harness/capture"
 )
 
 // CPUStats is the generator process's CPU use, in percent of the cores it
@@ -35,7 +37,7 @@ func newCPUSampler() (*cpuSampler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("watch generator cpu: %w", err)
 	}
-	s := &cpuSampler{proc: p, cores: usableCores()}
+	s := &cpuSampler{proc: p, cores: capture.UsableCores()}
 	s.reset()
 	return s, nil
 }

@@ -357,22 +357,9 @@ func trimOWS(b []byte) []byte {
 }
 
 // equalFold reports whether b equals the lower-case ASCII lower, ignoring
-// the case of b.
-func equalFold(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
-}
+// the case of b. The conversion of lower does not escape: nothing is
+// allocated.
+func equalFold(b []byte, lower string) bool { return bytes.EqualFold(b, []byte(lower)) }
 
 func hasPrefixFold(b []byte, lower string) bool {
 	return len(b) >= len(lower) && equalFold(b[:len(lower)], lower)

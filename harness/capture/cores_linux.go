@@ -8,10 +8,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// usableCores is how many cores this process can keep busy at once: its
+// UsableCores is how many cores this process can keep busy at once: its
 // GOMAXPROCS, or its CPU affinity when that is smaller (taskset, cgroup
 // cpusets).
-func usableCores() int {
+func UsableCores() int {
 	n := runtime.GOMAXPROCS(0)
 	var set unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &set); err == nil && set.Count() > 0 && set.Count() < n {

@@ -4,5 +4,5 @@ package capture
 
 import "runtime"
 
-// usableCores is how many cores this process can keep busy at once.
-func usableCores() int { return runtime.GOMAXPROCS(0) }
+// UsableCores is how many cores this process can keep busy at once.
+func UsableCores() int { return runtime.GOMAXPROCS(0) }

@@ -335,7 +335,7 @@ func newSampler(ctx context.Context, opts HostOptions) (*sampler, error) {
 	if pid == 0 {
 		pid = int32(os.Getpid())
 		if s.cores == 0 {
-			s.cores = usableCores()
+			s.cores = UsableCores()
 		}
 	}
 	if s.cores <= 0 {
