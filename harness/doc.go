@@ -2,11 +2,16 @@
 // planned rate and records every result into HdrHistograms, timed from the
 // intended send time of each request.
 //
-// The rate plan and the target formats are vegeta's (its Pacer and target
-// file readers); vegeta's types never leave this package. Requests go out
-// through a lean HTTP/1.1 client, one keep-alive connection per worker,
-// because net/http's client costs more CPU per request than the rest of the
-// generator together, and a generator that saturates measures itself.
+// The target formats are vegeta's: target files are read with its Targeter
+// readers, so users' vegeta target files work unchanged; vegeta's types
+// never leave this package. The rate plan is vegeta's constant rate (its
+// ConstantPacer) computed in closed form per hit (see schedule), because
+// coordinated-omission-safe timing needs every hit's intended time, which
+// vegeta's Attacker does not expose and its Pacer cannot give for a hit
+// that is already late. Requests go out through a lean HTTP/1.1 client, one
+// keep-alive connection per worker, because net/http's client costs more CPU
+// per request than the rest of the generator together, and a generator that
+// saturates measures itself.
 //
 // How a hit is timed: hit n is due at start + at(n), a pure function of the
 // plan (constantSchedule). A worker takes the next hit, sleeps until it is
@@ -15,8 +20,11 @@
 // service (response end minus the actual send) and lag (actual send minus
 // intended). A stalled target or a late worker therefore shows in corrected
 // latency: coordinated omission is not possible by construction, whatever
-// the number of workers. When hits fall due that no worker has taken, a
-// supervisor adds workers, up to MaxWorkers.
+// the number of workers. Below 5,000 hits a second workers sleep on a
+// timerfd, which wakes them within tens of microseconds where an idle Go
+// runtime can be a millisecond late. The initial workers connect before the
+// plan starts; when hits are more than 5ms late and every worker is waiting
+// on the target, a supervisor adds workers, up to MaxWorkers.
 //
 // Recording takes one uncontended mutex and three histogram increments; the
 // interval loop swaps the histograms once a second and hands the closed

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 // Rate is a constant request rate: Freq requests every Per.
@@ -65,14 +63,14 @@ func ParseRate(s string) (Rate, error) {
 
 // schedule is the rate plan as perf uses it: the intended send time of every
 // hit, so that latency can be measured from when a request should have gone
-// out, not from when a busy worker got to it.
+// out, not from when a busy worker got to it. vegeta's Pacer answers only
+// "how long until the next hit", which cannot say when a hit that is already
+// late was due; a schedule answers both ways.
 type schedule interface {
 	// at returns the intended send time of hit n (0-based), from the start.
 	at(n uint64) time.Duration
 	// due returns how many hits are due by t: the number of n with at(n) <= t.
 	due(t time.Duration) uint64
-	// pacer is the plan as a vegeta Pacer.
-	pacer() vegeta.Pacer
 }
 
 // constantSchedule spaces hits evenly: hit n of shard i of k is due at
@@ -117,10 +115,6 @@ func (c constantSchedule) due(t time.Duration) uint64 {
 		return 0
 	}
 	return (global-c.shard-1)/c.count + 1
-}
-
-func (c constantSchedule) pacer() vegeta.Pacer {
-	return vegeta.ConstantPacer{Freq: c.rate.Freq, Per: c.rate.Per * time.Duration(c.count)}
 }
 
 // Shard is the i-th of n shares of a rate plan (0-based Index), for n
