@@ -91,8 +91,9 @@ func startServe(t *testing.T, items int, args ...string) (pub, admin string) {
 	}
 }
 
-// TestAttackPprof captures a real perf serve's profiles during an attack:
-// every file opens in go tool pprof and the CPU profile holds the handler.
+// TestAttackPprof captures a real perf serve's profiles and host samples
+// during an attack: every profile opens in go tool pprof, the CPU profile
+// holds the handler, and host.json has samples of both hosts.
 func TestAttackPprof(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("go tool pprof needs the go command")
@@ -107,7 +108,8 @@ func TestAttackPprof(t *testing.T) {
 	var dir string
 	for attempt := 1; ; attempt++ {
 		dir = attackRun(t, t.TempDir(), "--url", pub+"/v1/items/{key}", "--keys", "uniform:1000",
-			"--rate", "1000", "--duration", "2s", "--warmup", "500ms", "--pprof", admin, "--self-profile")
+			"--rate", "1000", "--duration", "2s", "--warmup", "500ms", "--pprof", admin, "--self-profile",
+			"--target-host-metrics", admin)
 		// -traces prints every sampled stack, so a handler that took a
 		// small share of a short profile is still there to find.
 		out, err := exec.Command("go", "tool", "pprof", "-traces", filepath.Join(dir, results.PprofDir, "cpu.pb.gz")).CombinedOutput()
@@ -138,8 +140,8 @@ func TestAttackPprof(t *testing.T) {
 		}
 	}
 	hs, err := results.ReadHostSamples(filepath.Join(dir, results.HostFile))
-	if err != nil || len(hs.Generator) < 2 {
-		t.Errorf("host.json: %v, %d generator samples", err, len(hs.Generator))
+	if err != nil || len(hs.Generator) < 2 || len(hs.Target) < 2 {
+		t.Errorf("host.json: %v, %d generator and %d target samples; want 2 or more of each", err, len(hs.Generator), len(hs.Target))
 	}
 }
 
