@@ -18,8 +18,12 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(shell go env GOPATH)/bin/staticcheck)
+
 vet:
 	$(GO) vet ./...
+	@if [ -x "$(STATICCHECK)" ]; then echo "$(STATICCHECK) ./..."; $(STATICCHECK) ./...; \
+	else echo "staticcheck not installed: skipped (.ci/run installs it)"; fi
 
 unit:
 	$(GO) test -race -count=1 -timeout 8m ./...

@@ -113,9 +113,7 @@ func NewURLTargets(rawURL string, keys *KeySpace, o RequestOptions) (*Targets, e
 		t.list = []encoded{t.tmpl}
 		return t, nil
 	}
-	for _, p := range bytes.Split(whole, []byte(KeyPlaceholder)) {
-		t.parts = append(t.parts, p)
-	}
+	t.parts = bytes.Split(whole, []byte(KeyPlaceholder))
 	if keys != nil {
 		t.desc = rawURL + " keys " + keys.String()
 	}

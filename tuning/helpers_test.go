@@ -99,12 +99,3 @@ func loadProfile(t *testing.T, ref string) *tuning.Profile {
 	}
 	return p
 }
-
-// byKey indexes results by key.
-func byKey(rs []tuning.Result) map[string]tuning.Result {
-	m := map[string]tuning.Result{}
-	for _, r := range rs {
-		m[r.Key] = r
-	}
-	return m
-}
