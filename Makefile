@@ -30,6 +30,18 @@ unit:
 
 test: fmt-check vet unit
 
+# fuzz: every native fuzz test for FUZZTIME each (go test runs their seed
+# corpora in make test; this explores beyond them).
+FUZZTIME ?= 5s
+fuzz:
+	@for pkg in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -h '^func Fuzz' $$pkg/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo "fuzz $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg >/dev/null || \
+	      { $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 1x $$pkg; exit 1; }; \
+	  done; \
+	done
+
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
