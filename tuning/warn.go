@@ -212,7 +212,8 @@ func ParseSysctlConf(b []byte) []ConfEntry {
 		if !ok {
 			continue
 		}
-		k = strings.TrimPrefix(strings.TrimSpace(k), "-")
+		// "-key = value" (ignore errors for this key) may have space after the dash.
+		k = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(k), "-"))
 		if i := strings.IndexAny(k, "./"); i >= 0 && k[i] == '/' {
 			k = strings.ReplaceAll(k, "/", ".")
 		}
