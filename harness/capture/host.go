@@ -165,7 +165,8 @@ func HostURL(admin string) (string, error) {
 	return u.String(), nil
 }
 
-func (r *HostRecorder) sampleLoop(ctx context.Context, s *sampler, interval time.Duration) {
+// every calls fn once an interval until ctx is done.
+func every(ctx context.Context, interval time.Duration, fn func()) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -174,6 +175,12 @@ func (r *HostRecorder) sampleLoop(ctx context.Context, s *sampler, interval time
 			return
 		case <-t.C:
 		}
+		fn()
+	}
+}
+
+func (r *HostRecorder) sampleLoop(ctx context.Context, s *sampler, interval time.Duration) {
+	every(ctx, interval, func() {
 		smp, err := s.sample()
 		r.mu.Lock()
 		r.generator = append(r.generator, smp)
@@ -181,18 +188,11 @@ func (r *HostRecorder) sampleLoop(ctx context.Context, s *sampler, interval time
 			r.fail("generator", err)
 		}
 		r.mu.Unlock()
-	}
+	})
 }
 
 func (r *HostRecorder) pollLoop(ctx context.Context, client *http.Client, u string, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, interval, func() {
 		smp, err := pollHost(ctx, client, u, interval)
 		r.mu.Lock()
 		if err != nil {
@@ -204,7 +204,7 @@ func (r *HostRecorder) pollLoop(ctx context.Context, client *http.Client, u stri
 			r.target = append(r.target, smp)
 		}
 		r.mu.Unlock()
-	}
+	})
 }
 
 // fail records a failed sample; r.mu is held.
