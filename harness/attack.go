@@ -114,8 +114,10 @@ type Outcome struct {
 	Interrupted bool
 	// Workers is how many workers the attack ended with.
 	Workers int
-	// CPU is the generator process's CPU use over the measured window.
-	CPU CPUStats
+	// CPU is the generator process's CPU use over the measured window. The
+	// attack does not sample it: the caller, which samples the host for
+	// host.json anyway, fills it in before Health.Check.
+	CPU results.CPUStats
 }
 
 // Attack sends the planned load and records every result until the plan
@@ -143,8 +145,14 @@ func Attack(ctx context.Context, o Options) (*Outcome, error) {
 		rec:   newRecorder(),
 		conns: map[*conn]struct{}{},
 	}
-	a.precise = o.Rate.PerSecond()/float64(o.Shard.Count) <= preciseSleepRate
+	a.precise = o.PlannedRate() <= preciseSleepRate
 	return a.run(ctx)
+}
+
+// PlannedRate is this generator's share of the planned rate, per second.
+func (o Options) PlannedRate() float64 {
+	n := max(o.Shard.Count, 1)
+	return o.Rate.PerSecond() / float64(n)
 }
 
 func setDefaults(o *Options) {
@@ -190,7 +198,7 @@ type attack struct {
 	workers  atomic.Int64
 	wg       sync.WaitGroup
 	rec      *recorder
-	precise  bool // sleep on a timerfd; see sleep
+	precise  bool // sleep on a timerfd; see sleepUntil
 
 	connMu sync.Mutex
 	conns  map[*conn]struct{} // open connections, to cut off on interrupt
@@ -198,10 +206,6 @@ type attack struct {
 
 func (a *attack) run(ctx context.Context) (*Outcome, error) {
 	a.stopCh = make(chan struct{})
-	cpu, err := newCPUSampler()
-	if err != nil {
-		return nil, err
-	}
 	// The initial workers connect first, as wrk does, so that the first
 	// second does not measure connection set-up; then the plan starts a
 	// little ahead, with every worker parked and waiting for hit 0.
@@ -232,7 +236,7 @@ func (a *attack) run(ctx context.Context) (*Outcome, error) {
 		Lag:          results.NewHistogram(),
 		StatusCodes:  map[string]int64{},
 		ErrorKinds:   map[string]int64{},
-		Planned:      a.opts.Rate.PerSecond() / float64(a.opts.Shard.Count),
+		Planned:      a.opts.PlannedRate(),
 	}
 	if a.opts.Warmup == 0 && a.opts.OnMeasureStart != nil {
 		a.opts.OnMeasureStart()
@@ -266,7 +270,7 @@ loop:
 		case <-finished:
 			break loop
 		case <-timer.C:
-			if err := a.closeInterval(out, prev, boundary, cpu); err != nil {
+			if err := a.closeInterval(out, prev, boundary); err != nil {
 				intErr = err
 				out.Interrupted = true
 				a.stop()
@@ -274,7 +278,6 @@ loop:
 			}
 			if !measuring && boundary >= a.opts.Warmup {
 				measuring = true
-				cpu.reset()
 				if a.opts.OnMeasureStart != nil {
 					a.opts.OnMeasureStart()
 				}
@@ -287,13 +290,12 @@ loop:
 	// The last, partial interval: from the last boundary to now.
 	last := time.Since(a.start)
 	if last > prev {
-		if err := a.closeInterval(out, prev, last, cpu); err != nil && intErr == nil {
+		if err := a.closeInterval(out, prev, last); err != nil && intErr == nil {
 			intErr = err
 		}
 	}
 	out.Ended = time.Now()
 	out.Workers = int(a.workers.Load())
-	out.CPU = cpu.stats()
 	out.Achieved = a.achieved(out)
 	return out, intErr
 }
@@ -331,11 +333,10 @@ func (a *attack) nextBoundary(prev time.Duration) time.Duration {
 
 // closeInterval swaps the recorder's slot, hands the interval on, and adds
 // it to the outcome when it lies in the measured window.
-func (a *attack) closeInterval(out *Outcome, from, to time.Duration, cpu *cpuSampler) error {
+func (a *attack) closeInterval(out *Outcome, from, to time.Duration) error {
 	s := a.rec.swap()
 	defer a.rec.release(s)
 	warm := to <= a.opts.Warmup && a.opts.Warmup > 0
-	cpu.sample(!warm)
 	iv := results.Interval{
 		Start:     a.start.Add(from),
 		End:       a.start.Add(to),
@@ -463,13 +464,10 @@ func (a *attack) worker(ready *sync.WaitGroup) {
 	}()
 	if ready != nil {
 		if a.opts.KeepAlive {
-			for i, ep := range t.endpoints {
+			for i := range t.endpoints {
 				// A failed dial is not an error yet: the first request
 				// dials again and records what happens.
-				if c, err := dial(ep, a.opts.Timeout); err == nil {
-					conns[i] = c
-					a.track(c, true)
-				}
+				_ = a.connect(conns, i)
 			}
 		}
 		ready.Done()
@@ -497,10 +495,7 @@ func (a *attack) worker(ready *sync.WaitGroup) {
 			}
 			sent = time.Now()
 		}
-		var req []byte
-		var ep int
-		var head bool
-		req, ep, head = t.request(n, buf)
+		req, ep, head := t.request(n, buf)
 		if cap(req) > cap(buf) && t.list == nil {
 			buf = req // keep the grown buffer
 		}
@@ -519,8 +514,8 @@ func (a *attack) worker(ready *sync.WaitGroup) {
 }
 
 // sleepUntil waits until t, or returns false when the attack stops first.
-// Long waits can be interrupted. The last 20ms use time.Sleep when the generator is
-// busy, and the worker's timerfd sleeper (ts) at low rates: the Go runtime
+// Long waits can be interrupted. The last 20ms use time.Sleep when the
+// generator is busy, and the worker's timerfd sleeper (ts) at low rates: the Go runtime
 // rounds an idle wait for a timer up to whole milliseconds (epoll's
 // resolution), which at low rates would add up to a millisecond of send lag
 // to every request, while a timerfd in the netpoller wakes within tens of
@@ -546,23 +541,30 @@ func (a *attack) sleepUntil(t time.Time, ts *sleeper) bool {
 	return !a.stopped.Load()
 }
 
+// connect dials endpoint ep into the worker's conns.
+func (a *attack) connect(conns []*conn, ep int) error {
+	c, err := dial(a.opts.Targets.endpoints[ep], a.opts.Timeout)
+	if err != nil {
+		return err
+	}
+	conns[ep] = c
+	a.track(c, true)
+	return nil
+}
+
 // send does one request on the worker's connection to endpoint ep, dialing
 // when there is none. A request that fails on a reused connection before any
 // response arrived (the server closed it while idle) is retried once on a
 // new one, as net/http does, so idle timeouts are not counted as errors.
 func (a *attack) send(conns []*conn, ep int, req []byte, head bool, now time.Time) (int, error) {
 	for attempt := 0; ; attempt++ {
-		c := conns[ep]
-		reused := c != nil
-		if c == nil {
-			var err error
-			c, err = dial(a.opts.Targets.endpoints[ep], a.opts.Timeout)
-			if err != nil {
+		reused := conns[ep] != nil
+		if !reused {
+			if err := a.connect(conns, ep); err != nil {
 				return 0, err
 			}
-			conns[ep] = c
-			a.track(c, true)
 		}
+		c := conns[ep]
 		if err := c.setDeadline(now, a.opts.Timeout); err != nil {
 			return 0, err
 		}

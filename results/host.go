@@ -114,6 +114,22 @@ type CPUStats struct {
 	MaxPercent  float64
 	// Samples is the number of samples summarised.
 	Samples int
+	// Cores is the number of cores the process could use (the largest
+	// any sample saw).
+	Cores int
+}
+
+// GeneratorSince returns the generator samples taken after t, each of which
+// covers the interval up to its own time: the samples of a measured window
+// that begins at t.
+func (h *HostSamples) GeneratorSince(t time.Time) []HostSample {
+	var out []HostSample
+	for _, x := range h.Generator {
+		if h.Start.Add(time.Duration(x.T * float64(time.Second))).After(t) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // ProcessCPU returns the mean and max process CPU use over samples: the
@@ -126,6 +142,7 @@ func ProcessCPU(samples []HostSample) CPUStats {
 	}
 	var sum float64
 	for _, x := range samples {
+		s.Cores = max(s.Cores, x.Cores)
 		sum += x.ProcCPUPercent
 		if x.ProcCPUPercent > s.MaxPercent {
 			s.MaxPercent = x.ProcCPUPercent

@@ -285,7 +285,7 @@ func runAttack(ctx context.Context, o *attackOptions, stdout, stderr io.Writer) 
 	var (
 		hlog     *results.HlogWriter
 		timeline = results.NewTimelineWriter(timelineFile)
-		perSec   = p.opts.Rate.PerSecond() / float64(p.opts.Shard.Count)
+		perSec   = p.opts.PlannedRate()
 	)
 	p.opts.OnInterval = func(iv results.Interval) error {
 		if hlog == nil {
@@ -373,6 +373,9 @@ func runAttack(ctx context.Context, o *attackOptions, stdout, stderr io.Writer) 
 	if err := errors.Join(hlogFile.Sync(), timelineFile.Sync()); err != nil {
 		return fmt.Errorf("write %s: %w", dir, err)
 	}
+	// The generator's CPU over the measured window, for its health: from
+	// the same samples host.json keeps.
+	out.CPU = results.ProcessCPU(samples.GeneratorSince(out.MeasureStart))
 	if err := results.WriteHostSamples(filepath.Join(dir, results.HostFile), samples); err != nil {
 		warnings = append(warnings, err.Error())
 	}
