@@ -572,9 +572,7 @@ func (c *wireConn) serve() {
 		err := c.rr.readHead(&r)
 		if err != nil {
 			if pe, ok := err.(*protoError); ok {
-				m.inFlight.Add(1)
-				c.pending++
-				c.reqStart = start
+				c.begin(start)
 				c.out = appendHeader(c.out, pe.code, len(pe.body), c.headers(start, true, false))
 				c.out = append(c.out, pe.body...)
 				m.observe(pe.code, time.Since(start))
@@ -598,9 +596,7 @@ func (c *wireConn) serve() {
 				return
 			}
 		}
-		m.inFlight.Add(1)
-		c.pending++
-		c.reqStart = start
+		c.begin(start)
 		var code int
 		c.out, code = s.respond(c.out, r.method, r.path, c.headers(start, closing, r.keepAlive))
 		last = time.Now()
@@ -613,6 +609,14 @@ func (c *wireConn) serve() {
 			return
 		}
 	}
+}
+
+// begin counts a request that started at start as in flight until flush
+// writes its answer.
+func (c *wireConn) begin(start time.Time) {
+	c.w.s.metrics.inFlight.Add(1)
+	c.pending++
+	c.reqStart = start
 }
 
 // connReader is the connection as its bufio.Reader reads it: before
