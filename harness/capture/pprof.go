@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/perf-tools/perf/results"
 )
 
 // Defaults for ProfileOptions.
@@ -199,28 +201,13 @@ func snippet(b []byte) string {
 	return strings.TrimSpace(strings.ToValidUTF8(s, "?"))
 }
 
-// writeFileAtomic writes dir/name through a temporary file, so a reader
-// never sees half a profile.
+// writeFileAtomic writes dir/name (creating dir) so that a reader never sees
+// half a profile.
 func writeFileAtomic(dir, name string, b []byte) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
-	path := filepath.Join(dir, name)
-	tmp, err := os.CreateTemp(dir, "."+name+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	_, werr := tmp.Write(b)
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return results.WriteFileAtomic(filepath.Join(dir, name), b)
 }
 
 // DefaultSelfEndProfiles are the generator's own profiles written by
