@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -23,10 +24,6 @@ const (
 	// DefaultWorkers is how many workers (each with its own connection)
 	// start the attack.
 	DefaultWorkers = 32
-	// DefaultMaxWorkers caps the workers added when every worker is busy
-	// and hits fall due: enough to keep an open-model rate through a stall
-	// of the target without opening a connection storm.
-	DefaultMaxWorkers = 256
 	// DefaultConnections caps the connections open at once; each worker
 	// holds at most one per endpoint.
 	DefaultConnections = 10000
@@ -43,19 +40,24 @@ const (
 	// use, at or above which a run is invalid as saturated.
 	DefaultMaxCPU = 95.0
 
-	// spawnCheck is how often the supervisor looks for hits that fell due
-	// while every worker was busy.
-	spawnCheck = 10 * time.Millisecond
-	// spawnLate is how late a hit no worker has taken must be before the
-	// supervisor adds workers, and spawnStep how many it adds at most each
-	// check: a hiccup of the generator's own (a GC, a busy neighbour) is
-	// caught up by the workers there are; a target that holds every worker
-	// gets more, 1,600 a second at most.
-	spawnLate = 5 * time.Millisecond
-	spawnStep = 16
+	// superviseEvery is how often the supervisor sizes the worker pool
+	// and closes the intervals whose hits are all in.
+	superviseEvery = 10 * time.Millisecond
+	// growStep bounds how many workers the supervisor adds at each look:
+	// 6,400 a second at most, so a stalled target does not get a
+	// connection storm in one instant.
+	growStep = 64
+	// minSpare is the fewest idle workers the pool keeps beyond a quarter
+	// of the busiest moment seen (see attack.supervise).
+	minSpare = 8
 	// dialAhead bounds how long the initial workers may take to connect
 	// before the attack starts.
 	dialAhead = 5 * time.Second
+	// endGrace is how late after the window's end a hit due before it may
+	// still be sent; one not sent by then is counted as never sent. It
+	// keeps the last hit of a healthy run, a few microseconds late, from
+	// counting as lost.
+	endGrace = 5 * time.Millisecond
 	// drainGrace is how long an interrupted attack waits for requests in
 	// flight before it cuts them off.
 	drainGrace = time.Second
@@ -74,12 +76,15 @@ type Options struct {
 	Duration, Warmup time.Duration
 	Timeout          time.Duration
 	Workers          int
-	MaxWorkers       int
-	Connections      int
-	KeepAlive        bool
-	Interval         time.Duration
-	// OnInterval receives every interval as it closes, in order, from one
-	// goroutine. An error from it ends the attack.
+	// MaxWorkers caps the pool. Zero derives it from the plan: as many
+	// workers as the rate needs if every request took the whole Timeout,
+	// within Connections and the process's open-file limit.
+	MaxWorkers  int
+	Connections int
+	KeepAlive   bool
+	Interval    time.Duration
+	// OnInterval receives every interval, in order, from one goroutine,
+	// once all its hits are in. An error from it ends the attack.
 	OnInterval func(results.Interval) error
 	// OnProgress, when set, is called once an interval with the state so far.
 	OnProgress func(Progress)
@@ -90,40 +95,59 @@ type Options struct {
 
 // Progress is the live state of an attack, reported once an interval.
 type Progress struct {
+	// Elapsed is the end of the interval just closed, in the plan's time.
 	Elapsed  time.Duration
-	Rate     float64 // completions per second in the last interval
+	Rate     float64 // requests sent per second in that interval
 	P99      time.Duration
 	Requests int64
 	Errors   int64
 }
 
-// Outcome is what an attack measured over its measured window.
+// Outcome is what an attack measured over its measured window: the hits of
+// the plan whose intended send time lies in it, wherever their results
+// arrived.
 type Outcome struct {
 	// Started is when hit 0 was due; MeasureStart when warm-up ended;
 	// Ended when the last response came in.
 	Started, MeasureStart, Ended time.Time
-	// Corrected, Service and Lag are the measured window's histograms.
+	// Window is the length of the measured window: Duration, or less when
+	// the attack was interrupted (zero when that was during the warm-up).
+	Window time.Duration
+	// Corrected and Service hold the latencies of the requests that got a
+	// response; Lag the send lag of every request sent.
 	Corrected, Service, Lag *hdrhistogram.Histogram
-	Requests, Errors        int64
-	StatusCodes             map[string]int64
-	ErrorKinds              map[string]int64
+	// Requests counts the requests sent, Unsent the window's hits never
+	// sent, Errors the failed requests (no response, or an error status),
+	// Retries the requests sent again on a new connection.
+	Requests, Unsent, Errors, Retries int64
+	StatusCodes                       map[string]int64
+	ErrorKinds                        map[string]int64
+	// ErrorMessages holds the first message of each error kind.
+	ErrorMessages map[string]string
 	// Planned is the planned rate of this generator (its shard), per second.
 	Planned float64
-	// Achieved is completions per second over the measured window.
+	// Achieved is requests sent per second of the measured window.
 	Achieved    float64
 	Interrupted bool
-	// Workers is how many workers the attack ended with.
-	Workers int
-	// CPU is the generator process's CPU use over the measured window. The
-	// attack does not sample it: the caller, which samples the host for
-	// host.json anyway, fills it in before Health.Check.
-	CPU results.CPUStats
+	// Workers is how many workers the attack ended with, MaxWorkers the
+	// ceiling it could grow to.
+	Workers, MaxWorkers int
+	// Exhausted is how long, in the measured window, every worker of a
+	// full pool was busy waiting on the target while hits fell due.
+	Exhausted time.Duration
+	// CPU is the generator process's CPU use over the measured window, and
+	// HostCPU that of every process on the cores the generator may use. The
+	// attack does not sample them: the caller, which samples the host for
+	// host.json anyway, fills them in before Health.Check.
+	CPU, HostCPU results.CPUStats
 }
 
 // Attack sends the planned load and records every result until the plan
 // ends or ctx is cancelled (then the outcome is marked interrupted and
-// covers what was measured). It returns an error only when the attack could
-// not run or an interval could not be written.
+// covers what was measured). The run takes its planned time: when the
+// window ends, hits not yet sent are counted as unsent, and requests in
+// flight get at most Timeout to finish. It returns an error only when the
+// attack could not run or an interval could not be written.
 func Attack(ctx context.Context, o Options) (*Outcome, error) {
 	if o.Targets == nil {
 		return nil, errors.New("attack: no targets")
@@ -141,10 +165,12 @@ func Attack(ctx context.Context, o Options) (*Outcome, error) {
 	a := &attack{
 		opts:  o,
 		sched: constantSchedule{rate: o.Rate, shard: uint64(o.Shard.Index), count: uint64(o.Shard.Count)},
+		grid:  newGrid(o.Interval, o.Warmup),
 		end:   o.Warmup + o.Duration,
 		rec:   newRecorder(),
 		conns: map[*conn]struct{}{},
 	}
+	a.cutoff.Store(int64(a.end))
 	a.precise = o.PlannedRate() <= preciseSleepRate
 	return a.run(ctx)
 }
@@ -162,11 +188,14 @@ func setDefaults(o *Options) {
 	if o.Workers <= 0 {
 		o.Workers = DefaultWorkers
 	}
-	if o.MaxWorkers <= 0 {
-		o.MaxWorkers = DefaultMaxWorkers
-	}
 	if o.Connections <= 0 {
 		o.Connections = DefaultConnections
+	}
+	if o.Shard.Count <= 0 {
+		o.Shard = Shard{Index: 0, Count: 1}
+	}
+	if o.MaxWorkers <= 0 {
+		o.MaxWorkers = derivedMaxWorkers(o.PlannedRate(), o.Timeout, o.Connections, len(o.Targets.endpoints))
 	}
 	if o.MaxWorkers > o.Connections {
 		o.MaxWorkers = o.Connections
@@ -177,28 +206,75 @@ func setDefaults(o *Options) {
 	if o.Interval <= 0 {
 		o.Interval = DefaultInterval
 	}
-	if o.Shard.Count <= 0 {
-		o.Shard = Shard{Index: 0, Count: 1}
+}
+
+// derivedMaxWorkers is the pool's ceiling when none is given: the
+// concurrency the rate needs if every request took the whole timeout (an
+// open model keeps sending through a stall of the target), within the
+// connections allowed and the open files this process may hold.
+func derivedMaxWorkers(rate float64, timeout time.Duration, connections, endpoints int) int {
+	n := int(math.Min(math.Ceil(rate*timeout.Seconds()), float64(connections)))
+	if files := openFileLimit(); files > 0 {
+		// Each worker holds a connection per endpoint; leave room for the
+		// files and sockets the rest of the process needs.
+		n = min(n, (files-64)/max(endpoints, 1))
 	}
+	return max(n, 1)
+}
+
+// grid divides the plan's time into the intervals of the log: one every
+// Interval from the start, with the end of the warm-up always a boundary.
+type grid struct {
+	every, warmup time.Duration
+	nWarm         int // intervals in the warm-up
+}
+
+func newGrid(every, warmup time.Duration) grid {
+	return grid{every: every, warmup: warmup, nWarm: int((warmup + every - 1) / every)}
+}
+
+// index returns the interval that offset d lies in.
+func (g grid) index(d time.Duration) int {
+	if d < g.warmup {
+		return int(d / g.every)
+	}
+	return g.nWarm + int((d-g.warmup)/g.every)
+}
+
+// from returns the start of interval k.
+func (g grid) from(k int) time.Duration {
+	if k < g.nWarm {
+		return time.Duration(k) * g.every
+	}
+	return g.warmup + time.Duration(k-g.nWarm)*g.every
 }
 
 type attack struct {
 	opts  Options
 	sched schedule
+	grid  grid
 	start time.Time
-	end   time.Duration // hits due at or after this offset are not sent
+	end   time.Duration // the planned end of the window, from start
+	// cutoff is the end of the plan as it is run: end, or the moment of an
+	// interrupt. Hits due at or after it are not part of the run.
+	cutoff atomic.Int64
+	// stopAt is when sending stops: hits not sent by then are unsent.
+	stopAt time.Duration
 
 	next     atomic.Uint64 // the next hit to take
-	lastHit  uint64        // index of the plan's last hit
-	lastSent atomic.Int64  // when the last hit was sent, ns since start
 	inFlight atomic.Int64  // workers waiting on the target
+	peak     atomic.Int64  // the most in flight since the supervisor last looked
 	begin    chan struct{} // closed when start is set and hits may be taken
 	stopped  atomic.Bool
 	stopCh   chan struct{}
+	cut      atomic.Bool // requests in flight were cut off (interrupt)
 	workers  atomic.Int64
 	wg       sync.WaitGroup
 	rec      *recorder
 	precise  bool // sleep on a timerfd; see sleepUntil
+	// exhausted is the time the full pool spent with every worker busy and
+	// hits due; only the supervisor touches it.
+	exhausted time.Duration
 
 	connMu sync.Mutex
 	conns  map[*conn]struct{} // open connections, to cut off on interrupt
@@ -206,10 +282,10 @@ type attack struct {
 
 func (a *attack) run(ctx context.Context) (*Outcome, error) {
 	a.stopCh = make(chan struct{})
+	a.stopAt = a.end + endGrace
 	// The initial workers connect first, as wrk does, so that the first
 	// second does not measure connection set-up; then the plan starts a
 	// little ahead, with every worker parked and waiting for hit 0.
-	a.lastHit = a.sched.due(a.end-1) - 1
 	a.begin = make(chan struct{})
 	var ready sync.WaitGroup
 	for range a.opts.Workers {
@@ -229,114 +305,115 @@ func (a *attack) run(ctx context.Context) (*Outcome, error) {
 	go func() { a.wg.Wait(); close(finished) }()
 
 	out := &Outcome{
-		Started:      a.start,
-		MeasureStart: a.start.Add(a.opts.Warmup),
-		Corrected:    results.NewHistogram(),
-		Service:      results.NewHistogram(),
-		Lag:          results.NewHistogram(),
-		StatusCodes:  map[string]int64{},
-		ErrorKinds:   map[string]int64{},
-		Planned:      a.opts.PlannedRate(),
+		Started:       a.start,
+		MeasureStart:  a.start.Add(a.opts.Warmup),
+		Corrected:     results.NewHistogram(),
+		Service:       results.NewHistogram(),
+		Lag:           results.NewHistogram(),
+		StatusCodes:   map[string]int64{},
+		ErrorKinds:    map[string]int64{},
+		ErrorMessages: map[string]string{},
+		Planned:       a.opts.PlannedRate(),
+		MaxWorkers:    a.opts.MaxWorkers,
 	}
-	if a.opts.Warmup == 0 && a.opts.OnMeasureStart != nil {
-		a.opts.OnMeasureStart()
-	}
-
-	spawnTick := time.NewTicker(spawnCheck)
-	defer spawnTick.Stop()
-	boundary := a.nextBoundary(0)
-	timer := time.NewTimer(time.Until(a.start.Add(boundary)))
-	defer timer.Stop()
+	tick := time.NewTicker(superviseEvery)
+	defer tick.Stop()
+	measure := time.NewTimer(time.Until(out.MeasureStart))
+	defer measure.Stop()
+	// At the window's end (and a grace), sending stops; requests in flight
+	// then have their timeout to finish, after which they are cut off.
+	ending := time.NewTimer(time.Until(a.start.Add(a.stopAt)))
+	defer ending.Stop()
 	var (
-		prev      time.Duration
-		intErr    error
-		cut       <-chan time.Time
-		measuring = a.opts.Warmup == 0
+		intErr error
+		cut    <-chan time.Time
+		done   = ctx.Done()
 	)
-	done := ctx.Done()
 loop:
 	for {
 		select {
 		case <-done:
 			out.Interrupted = true
-			a.stop()
+			a.interrupt()
 			done = nil
 			cut = time.After(drainGrace)
+		case <-ending.C:
+			a.stop()
+			if cut == nil {
+				cut = time.After(a.opts.Timeout + drainGrace)
+			}
 		case <-cut:
 			a.cutConnections()
 			cut = nil
-		case <-spawnTick.C:
+		case <-measure.C:
+			if a.opts.OnMeasureStart != nil && !out.Interrupted {
+				a.opts.OnMeasureStart()
+			}
+		case <-tick.C:
 			a.supervise()
-		case <-finished:
-			break loop
-		case <-timer.C:
-			if err := a.closeInterval(out, prev, boundary); err != nil {
+			if err := a.closeReady(out, false); err != nil && intErr == nil {
 				intErr = err
 				out.Interrupted = true
-				a.stop()
+				a.interrupt()
 				a.cutConnections()
 			}
-			if !measuring && boundary >= a.opts.Warmup {
-				measuring = true
-				if a.opts.OnMeasureStart != nil {
-					a.opts.OnMeasureStart()
-				}
-			}
-			prev = boundary
-			boundary = a.nextBoundary(prev)
-			timer.Reset(time.Until(a.start.Add(boundary)))
+		case <-finished:
+			break loop
 		}
 	}
-	// The last, partial interval: from the last boundary to now.
-	last := time.Since(a.start)
-	if last > prev {
-		if err := a.closeInterval(out, prev, last); err != nil && intErr == nil {
-			intErr = err
-		}
+	// Every worker is gone: what was not sent never will be.
+	if err := a.closeReady(out, true); err != nil && intErr == nil {
+		intErr = err
 	}
 	out.Ended = time.Now()
 	out.Workers = int(a.workers.Load())
-	out.Achieved = a.achieved(out)
+	out.Exhausted = a.exhausted
+	out.Window = max(min(time.Duration(a.cutoff.Load()), a.end)-a.opts.Warmup, 0)
+	if out.Window > 0 {
+		out.Achieved = float64(out.Requests) / out.Window.Seconds()
+	}
 	return out, intErr
 }
 
-// achieved is the rate the generator kept over the measured window. The
-// window is the planned duration, stretched to when the plan's last hit was
-// actually sent (plus one interval between hits) when the generator fell
-// behind, or cut to the interrupt. The target's latency on the last
-// responses does not count against the generator, its lateness does.
-func (a *attack) achieved(out *Outcome) float64 {
-	window := a.opts.Duration
-	if out.Interrupted {
-		window = out.Ended.Sub(out.MeasureStart)
-	} else if ls := a.lastSent.Load(); ls > 0 {
-		perHit := time.Duration(float64(time.Second) / out.Planned)
-		if late := time.Duration(ls) - a.opts.Warmup + perHit; late > window {
-			window = late
+// bounds returns the span of interval k in the plan as it is run.
+func (a *attack) bounds(k int) (from, to time.Duration) {
+	return a.grid.from(k), min(a.grid.from(k+1), time.Duration(a.cutoff.Load()))
+}
+
+// intended returns how many hits of the plan are due in [from, to).
+func (a *attack) intended(from, to time.Duration) int64 {
+	return int64(a.sched.due(to-1) - a.sched.due(from-1))
+}
+
+// closeReady closes, in order, the intervals whose every hit is in (sent
+// and finished) and whose time has passed. At the end (final), once no
+// worker is left, it closes the rest, counting their missing hits as
+// unsent.
+func (a *attack) closeReady(out *Outcome, final bool) error {
+	cutoff := time.Duration(a.cutoff.Load())
+	for {
+		k := a.rec.first
+		from, to := a.bounds(k)
+		if from >= cutoff || (!final && time.Since(a.start) < to) {
+			return nil
+		}
+		want := a.intended(from, to)
+		s := a.rec.closeFirst(func(done int64) bool { return final || done >= want })
+		if s == nil {
+			return nil
+		}
+		err := a.closeInterval(out, k, from, to, want, s)
+		a.rec.release(s)
+		if err != nil {
+			return err
 		}
 	}
-	if window <= 0 {
-		return 0
-	}
-	return float64(out.Requests) / window.Seconds()
 }
 
-// nextBoundary returns the end of the interval that starts at prev: one
-// interval on, with the warm-up's end always a boundary.
-func (a *attack) nextBoundary(prev time.Duration) time.Duration {
-	b := prev + a.opts.Interval
-	if w := a.opts.Warmup; prev < w && b > w {
-		b = w
-	}
-	return b
-}
-
-// closeInterval swaps the recorder's slot, hands the interval on, and adds
-// it to the outcome when it lies in the measured window.
-func (a *attack) closeInterval(out *Outcome, from, to time.Duration) error {
-	s := a.rec.swap()
-	defer a.rec.release(s)
-	warm := to <= a.opts.Warmup && a.opts.Warmup > 0
+// closeInterval hands interval k on, and adds it to the outcome when it
+// lies in the measured window.
+func (a *attack) closeInterval(out *Outcome, k int, from, to time.Duration, intended int64, s *slot) error {
+	warm := k < a.grid.nWarm
 	iv := results.Interval{
 		Start:     a.start.Add(from),
 		End:       a.start.Add(to),
@@ -344,8 +421,9 @@ func (a *attack) closeInterval(out *Outcome, from, to time.Duration) error {
 		Corrected: s.corrected,
 		Service:   s.service,
 		Lag:       s.lag,
-		Intended:  int64(a.sched.due(min(to, a.end)-1) - a.sched.due(min(from, a.end)-1)),
-		Completed: s.completed,
+		Intended:  intended,
+		Unsent:    max(intended-s.done, 0),
+		Failures:  s.failures,
 		Errors:    s.errors,
 	}
 	// Each step below takes tens to hundreds of microseconds; on a one-core
@@ -355,24 +433,28 @@ func (a *attack) closeInterval(out *Outcome, from, to time.Duration) error {
 		out.Corrected.Merge(s.corrected)
 		out.Service.Merge(s.service)
 		out.Lag.Merge(s.lag)
-		out.Requests += s.completed
+		out.Requests += s.done
+		out.Unsent += iv.Unsent
 		out.Errors += s.errors
+		out.Retries += s.retries
 		for code, n := range s.codes {
 			if n > 0 {
 				out.StatusCodes[statusKey(code)] += n
 			}
 		}
-		for k, n := range s.kinds {
-			out.ErrorKinds[k] += n
+		for kind, n := range s.kinds {
+			out.ErrorKinds[kind] += n
+			if _, ok := out.ErrorMessages[kind]; !ok {
+				out.ErrorMessages[kind] = s.messages[kind]
+			}
 		}
 	}
 	if a.opts.OnProgress != nil {
-		secs := (to - from).Seconds()
 		p := Progress{Elapsed: to, Requests: out.Requests, Errors: out.Errors}
-		if secs > 0 {
-			p.Rate = float64(s.completed) / secs
+		if secs := (to - from).Seconds(); secs > 0 {
+			p.Rate = float64(s.done) / secs
 		}
-		p.P99 = time.Duration(s.corrected.ValueAtQuantile(99))
+		p.P99 = time.Duration(results.ValuesAtPercentiles(s.corrected, 99)[0])
 		a.opts.OnProgress(p)
 	}
 	if a.opts.OnInterval != nil {
@@ -382,39 +464,47 @@ func (a *attack) closeInterval(out *Outcome, from, to time.Duration) error {
 	return nil
 }
 
+// stop ends sending: workers take no more hits.
 func (a *attack) stop() {
 	if a.stopped.CompareAndSwap(false, true) {
 		close(a.stopCh)
 	}
 }
 
-// supervise adds workers when hits have fallen due that no worker has taken
-// (every worker is busy): an open-model generator keeps sending at the
-// planned rate whatever the target's latency, up to MaxWorkers.
+// interrupt ends the plan now: hits due from now on are not part of the
+// run, and those due before that were not sent are unsent.
+func (a *attack) interrupt() {
+	a.stop()
+	// After stop, so that any hit a worker still sends was due before.
+	if now := int64(time.Since(a.start)); now < a.cutoff.Load() {
+		a.cutoff.Store(max(now, 0))
+	}
+}
+
+// supervise keeps the worker pool ahead of demand. The concurrency a rate
+// needs is the rate times the current latency, and it is seen directly: the
+// most workers busy at once since the last look. The pool keeps a quarter
+// more than that, and at least minSpare, idle and ready, so that a hit due
+// finds a worker waiting instead of waiting for one; hits late with every
+// worker busy add more at once. It never grows past MaxWorkers; time spent
+// full, with hits late, is the Exhausted of the outcome.
 func (a *attack) supervise() {
+	peak := a.peak.Swap(a.inFlight.Load())
 	if a.stopped.Load() {
 		return
 	}
 	now := time.Since(a.start)
-	if now >= a.end {
-		return
+	workers := a.workers.Load()
+	want := peak + max(peak/4, minSpare)
+	late := int64(a.sched.due(now-time.Millisecond)) - int64(a.next.Load())
+	allBusy := a.inFlight.Load() >= workers
+	if late > 0 && allBusy {
+		want = max(want, workers+late)
+		if workers >= int64(a.opts.MaxWorkers) && now >= a.opts.Warmup && now < a.end {
+			a.exhausted += superviseEvery
+		}
 	}
-	// Only hits late by more than spawnLate count: at high rates every
-	// worker is busy for microseconds at a time, and a worker (and a
-	// connection) per such moment would cost more than it saves.
-	due := a.sched.due(now - spawnLate)
-	taken := a.next.Load()
-	if due <= taken {
-		return
-	}
-	// Late hits with a worker not waiting on the target mean the generator
-	// itself is behind (its CPU, a pause): another worker would only add a
-	// connection to a process that cannot keep up. Only when every worker
-	// is waiting on the target does one more help.
-	if a.inFlight.Load() < a.workers.Load() {
-		return
-	}
-	for n := min(due-taken, spawnStep); n > 0 && a.workers.Load() < int64(a.opts.MaxWorkers); n-- {
+	for n := min(want-workers, growStep); n > 0 && a.workers.Load() < int64(a.opts.MaxWorkers); n-- {
 		a.spawn(nil)
 	}
 }
@@ -440,6 +530,7 @@ func (a *attack) track(c *conn, open bool) {
 // cutConnections ends every request still in flight by expiring its
 // connection's deadline.
 func (a *attack) cutConnections() {
+	a.cut.Store(true)
 	a.connMu.Lock()
 	for c := range a.conns {
 		_ = c.nc.SetDeadline(time.Unix(1, 0))
@@ -484,7 +575,9 @@ func (a *attack) worker(ready *sync.WaitGroup) {
 	for {
 		n := a.next.Add(1) - 1
 		due := a.sched.at(n)
-		if due >= a.end || a.stopped.Load() {
+		// A hit taken and not sent is unsent: the last interval's close
+		// counts every hit of the plan that no result came in for.
+		if due >= time.Duration(a.cutoff.Load()) || a.stopped.Load() {
 			return
 		}
 		intended := a.start.Add(due)
@@ -495,21 +588,23 @@ func (a *attack) worker(ready *sync.WaitGroup) {
 			}
 			sent = time.Now()
 		}
-		req, ep, head := t.request(n, buf)
+		if sent.Sub(a.start) > a.stopAt {
+			return
+		}
+		req, m := t.request(n, buf)
 		if cap(req) > cap(buf) && t.list == nil {
 			buf = req // keep the grown buffer
 		}
-		if n == a.lastHit {
-			a.lastSent.Store(int64(sent.Sub(a.start)))
+		if v := a.inFlight.Add(1); v > a.peak.Load() {
+			a.peak.Store(v)
 		}
-		a.inFlight.Add(1)
-		code, err := a.send(conns, ep, req, head, sent)
+		code, retried, err := a.send(conns, m, req, sent)
 		a.inFlight.Add(-1)
 		done := time.Now()
-		if a.stopped.Load() && err != nil {
-			return // cut off by an interrupt: not a result of the target's
+		if err != nil && a.cut.Load() {
+			err = errInterrupted
 		}
-		a.rec.record(intended, sent, done, code, err)
+		a.rec.record(a.grid.index(due), intended, sent, done, code, retried, err)
 	}
 }
 
@@ -552,38 +647,53 @@ func (a *attack) connect(conns []*conn, ep int) error {
 	return nil
 }
 
-// send does one request on the worker's connection to endpoint ep, dialing
-// when there is none. A request that fails on a reused connection before any
-// response arrived (the server closed it while idle) is retried once on a
-// new one, as net/http does, so idle timeouts are not counted as errors.
-func (a *attack) send(conns []*conn, ep int, req []byte, head bool, now time.Time) (int, error) {
+// send does one request on the worker's connection to the request's
+// endpoint, dialing when there is none. A kept-alive connection may have
+// been closed by the server while idle; the request is then sent once more
+// on a new connection, as net/http does, but only when that cannot send it
+// twice or hide a failure: nothing of the request was written, or it is
+// replayable (see meta) and not one byte of a response arrived. A response
+// cut short is never retried. retried reports a second send, which the
+// outcome counts.
+func (a *attack) send(conns []*conn, m meta, req []byte, now time.Time) (code int, retried bool, err error) {
 	for attempt := 0; ; attempt++ {
-		reused := conns[ep] != nil
+		reused := conns[m.ep] != nil
 		if !reused {
-			if err := a.connect(conns, ep); err != nil {
-				return 0, err
+			if err := a.connect(conns, m.ep); err != nil {
+				return 0, attempt > 0, err
 			}
 		}
-		c := conns[ep]
+		c := conns[m.ep]
 		if err := c.setDeadline(now, a.opts.Timeout); err != nil {
-			return 0, err
+			return 0, attempt > 0, err
 		}
-		resp, err := c.roundTrip(req, head)
+		resp, err := c.roundTrip(req, m.head)
 		if err != nil || resp.close || !a.opts.KeepAlive {
 			a.track(c, false)
 			c.close()
-			conns[ep] = nil
+			conns[m.ep] = nil
 		}
-		if err != nil && reused && attempt == 0 && staleConn(err) {
+		if err != nil && reused && attempt == 0 && mayResend(err, m.replayable) && !a.cut.Load() {
 			now = time.Now()
 			continue
 		}
-		return resp.code, err
+		return resp.code, attempt > 0, err
 	}
 }
 
-// staleConn reports whether err is how a keep-alive connection the server
-// closed while idle fails on its next use.
-func staleConn(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+// mayResend reports whether a request that failed with err on a reused
+// connection may be sent again: the server closed the connection while it
+// was idle, before it could have acted on the request.
+func mayResend(err error, replayable bool) bool {
+	var we *wireError
+	if !errors.As(err, &we) {
+		return false
+	}
+	switch we.stage {
+	case stageUnwritten:
+		return true
+	case stageWait:
+		return replayable && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE))
+	}
+	return false
 }

@@ -48,36 +48,32 @@ func TestAttackCountsMatchServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 2s of plan at 200/s: hits 0..399; 100 of them in the warm-up.
-	var logged int64
+	var logged, measured int64
 	for _, iv := range intervals {
-		logged += iv.Completed
+		logged += iv.Sent()
+		if !iv.Warmup {
+			measured += iv.Sent()
+		}
 	}
 	if logged != 400 || served.Load() != 400 {
 		t.Fatalf("logged %d, server served %d; want 400 each", logged, served.Load())
 	}
-	// Results belong to the interval they complete in (as HdrHistogram's
-	// recorders do), so a request due just before the warm-up ended may
-	// count in the measured window.
-	var measured int64
-	for _, iv := range intervals {
-		if !iv.Warmup {
-			measured += iv.Completed
-		}
+	// Results belong to the interval of their intended send time, so the
+	// measured window holds exactly the plan's 300 hits after the warm-up.
+	if out.Requests != 300 || measured != 300 || out.Unsent != 0 {
+		t.Errorf("measured requests = %d (intervals %d, unsent %d), want the plan's 300", out.Requests, measured, out.Unsent)
 	}
-	if out.Requests != measured || out.Requests < 295 || out.Requests > 305 {
-		t.Errorf("measured requests = %d, want the %d completed after the warm-up, about 300", out.Requests, measured)
+	if out.StatusCodes["200"] != out.Requests || out.Errors != 0 || out.Retries != 0 {
+		t.Errorf("status codes %v errors %d retries %d", out.StatusCodes, out.Errors, out.Retries)
 	}
-	if out.StatusCodes["200"] != out.Requests || out.Errors != 0 {
-		t.Errorf("status codes %v errors %d", out.StatusCodes, out.Errors)
-	}
-	if !intervals[0].Warmup || intervals[1].Warmup {
-		t.Errorf("first interval warm-up %v, second %v; want true, false", intervals[0].Warmup, intervals[1].Warmup)
+	if len(intervals) != 3 || !intervals[0].Warmup || intervals[1].Warmup {
+		t.Errorf("%d intervals, first warm-up %v, second %v; want 3: true, false", len(intervals), intervals[0].Warmup, intervals[1].Warmup)
 	}
 	if n := out.Requests; out.Corrected.TotalCount() != n || out.Service.TotalCount() != n || out.Lag.TotalCount() != n {
 		t.Errorf("histogram counts %d %d %d", out.Corrected.TotalCount(), out.Service.TotalCount(), out.Lag.TotalCount())
 	}
-	if out.Achieved < 0.9*200 || out.Achieved > 1.1*200 {
-		t.Errorf("achieved %.1f/s, want about 200", out.Achieved)
+	if out.Window != 1500*time.Millisecond || out.Achieved != 200 {
+		t.Errorf("window %v achieved %.1f/s, want 1.5s and exactly 200", out.Window, out.Achieved)
 	}
 }
 

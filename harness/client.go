@@ -34,6 +34,56 @@ var (
 	errMalformedChunk  = errors.New("malformed chunked body")
 )
 
+// stage is how far a request got when it failed on the wire. It decides
+// whether the request may be sent again (see attack.send) and how the
+// failure is counted (see errorKind).
+type stage int
+
+const (
+	// stageUnwritten: writing the request failed before any byte of it
+	// went out, so the server cannot have seen it.
+	stageUnwritten stage = iota
+	// stageWait: the request was written (wholly or in part) and not one
+	// byte of a response arrived.
+	stageWait
+	// stageHead: the response was cut short in its status line or headers.
+	stageHead
+	// stageBody: the response was cut short in its body.
+	stageBody
+)
+
+// wireError is a request that failed on the connection: the system's error
+// and how far the exchange had got.
+type wireError struct {
+	stage stage
+	err   error
+}
+
+func (e *wireError) Error() string {
+	switch e.stage {
+	case stageHead:
+		return "response cut short in its headers: " + e.err.Error()
+	case stageBody:
+		return "response body cut short: " + e.err.Error()
+	}
+	return e.err.Error()
+}
+
+func (e *wireError) Unwrap() error { return e.err }
+
+// at wraps a read error with the stage it happened in; protocol errors
+// (malformed responses) stay as they are.
+func at(st stage, err error) error {
+	if err == nil || errors.Is(err, errMalformedStatus) || errors.Is(err, errMalformedHeader) ||
+		errors.Is(err, errHeaderTooLarge) || errors.Is(err, errMalformedChunk) {
+		return err
+	}
+	if errors.Is(err, io.EOF) && st != stageWait {
+		err = io.ErrUnexpectedEOF
+	}
+	return &wireError{stage: st, err: err}
+}
+
 // endpoint is where requests go: a dial address plus TLS settings.
 type endpoint struct {
 	addr string      // host:port to dial
@@ -95,10 +145,15 @@ type response struct {
 }
 
 // roundTrip writes req and reads one response. head says the request was a
-// HEAD, whose response has no body whatever its headers say.
+// HEAD, whose response has no body whatever its headers say. A failure on
+// the wire is a *wireError saying how far the exchange got.
 func (c *conn) roundTrip(req []byte, head bool) (response, error) {
-	if _, err := c.nc.Write(req); err != nil {
-		return response{}, err
+	if n, err := c.nc.Write(req); err != nil {
+		st := stageWait
+		if n == 0 {
+			st = stageUnwritten
+		}
+		return response{}, &wireError{stage: st, err: err}
 	}
 	return readResponse(c.br, head)
 }
@@ -106,9 +161,12 @@ func (c *conn) roundTrip(req []byte, head bool) (response, error) {
 // readResponse parses one HTTP/1.x response from br and discards its body.
 func readResponse(br *bufio.Reader, head bool) (response, error) {
 	var resp response
+	if _, err := br.Peek(1); err != nil {
+		return resp, at(stageWait, err) // not one byte of a response
+	}
 	line, err := readLine(br)
 	if err != nil {
-		return resp, err
+		return resp, at(stageHead, err)
 	}
 	// "HTTP/1.1 200 OK"
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
@@ -128,7 +186,7 @@ func readResponse(br *bufio.Reader, head bool) (response, error) {
 	for {
 		line, err := readLine(br)
 		if err != nil {
-			return resp, err
+			return resp, at(stageHead, err)
 		}
 		if len(line) == 0 {
 			break
@@ -163,20 +221,24 @@ func readResponse(br *bufio.Reader, head bool) (response, error) {
 	switch {
 	case head || code == 204 || code == 304 || (code >= 100 && code < 200):
 		if code >= 100 && code < 200 && code != 101 {
-			// An interim response: the real one follows.
+			// An interim response: the real one follows, and the server
+			// has seen the request, so its absence is no longer stageWait.
+			if _, err := br.Peek(1); err != nil {
+				return resp, at(stageHead, err)
+			}
 			return readResponse(br, head)
 		}
 		return resp, nil
 	case chunked:
-		return resp, discardChunked(br)
+		return resp, at(stageBody, discardChunked(br))
 	case contentLength >= 0:
 		_, err := br.Discard(int(contentLength))
-		return resp, err
+		return resp, at(stageBody, err)
 	default:
 		// No length: the body runs until the server closes.
 		resp.close = true
 		_, err := io.Copy(io.Discard, br)
-		return resp, err
+		return resp, at(stageBody, err)
 	}
 }
 
@@ -184,10 +246,10 @@ func readResponse(br *bufio.Reader, head bool) (response, error) {
 // The slice is valid until the next read from br.
 func readLine(br *bufio.Reader) ([]byte, error) {
 	line, err := br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		line, err = readLongLine(br, line)
+	}
 	if err != nil {
-		if errors.Is(err, bufio.ErrBufferFull) {
-			return nil, errHeaderTooLarge
-		}
 		if errors.Is(err, io.EOF) && len(line) > 0 {
 			err = io.ErrUnexpectedEOF
 		}
@@ -198,6 +260,24 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 		line = line[:n-1]
 	}
 	return line, nil
+}
+
+// readLongLine goes on reading a line longer than br's buffer, whose start
+// is first, into a new buffer, up to maxHeaderBytes. It is the slow path of
+// readLine: a header line over the read buffer's 16 KiB is legal (vegeta
+// and fortio accept one of 20,000 bytes), only rare.
+func readLongLine(br *bufio.Reader, first []byte) ([]byte, error) {
+	line := append(make([]byte, 0, 2*len(first)), first...)
+	for {
+		more, err := br.ReadSlice('\n')
+		line = append(line, more...)
+		if len(line) > maxHeaderBytes {
+			return nil, errHeaderTooLarge
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return line, err
+		}
+	}
 }
 
 func discardChunked(br *bufio.Reader) error {

@@ -3,6 +3,7 @@ package harness
 import (
 	"bufio"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 )
@@ -16,6 +17,7 @@ func TestReadResponse(t *testing.T) {
 		close bool
 		rest  string // what must remain unread: the next response
 		err   error
+		kind  string // the error's kind in run.json
 	}{
 		{name: "content-length", in: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloNEXT", code: 200, rest: "NEXT"},
 		{name: "header case", in: "HTTP/1.1 404 Not Found\r\ncOnTeNt-LeNgTh: 2\r\n\r\nnoNEXT", code: 404, rest: "NEXT"},
@@ -34,7 +36,12 @@ func TestReadResponse(t *testing.T) {
 		{name: "bad header", in: "HTTP/1.1 200 OK\r\nno colon\r\n\r\n", err: errMalformedHeader},
 		{name: "bad length", in: "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", err: errMalformedHeader},
 		{name: "bad chunk", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", err: errMalformedChunk},
-		{name: "truncated body", in: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", err: errors.New("EOF")},
+		{name: "truncated body", in: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", err: io.ErrUnexpectedEOF, kind: KindTruncatedBody},
+		{name: "truncated chunked", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", err: io.ErrUnexpectedEOF, kind: KindTruncatedBody},
+		{name: "truncated headers", in: "HTTP/1.1 200 OK\r\nContent-Le", err: io.ErrUnexpectedEOF, kind: KindTruncatedHead},
+		{name: "nothing", in: "", err: io.EOF, kind: KindClosed},
+		{name: "header line of 20,000 bytes", in: "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("x", 20000) + "\r\nContent-Length: 1\r\n\r\nxNEXT", code: 200, rest: "NEXT"},
+		{name: "header block over 64 KiB", in: "HTTP/1.1 200 OK\r\n" + strings.Repeat("X-Big: "+strings.Repeat("x", 20000)+"\r\n", 4) + "\r\n", err: errHeaderTooLarge, kind: KindMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			br := bufio.NewReaderSize(strings.NewReader(tc.in), 64)
@@ -42,6 +49,9 @@ func TestReadResponse(t *testing.T) {
 			if tc.err != nil {
 				if err == nil || (!errors.Is(err, tc.err) && !strings.Contains(err.Error(), tc.err.Error())) {
 					t.Fatalf("err = %v, want %v", err, tc.err)
+				}
+				if k := errorKind(err); tc.kind != "" && k != tc.kind {
+					t.Errorf("kind %q, want %q", k, tc.kind)
 				}
 				return
 			}

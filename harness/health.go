@@ -24,26 +24,64 @@ func DefaultHealth() Health {
 	return Health{MinAchieved: DefaultMinAchieved, MaxLag: DefaultMaxLag, MaxCPU: DefaultMaxCPU}
 }
 
-// Check returns the reasons the outcome is invalid; none means valid.
+// Check returns the reasons the outcome is invalid; none means valid. When
+// the generator sent late, the reason says whose fault it was, in this
+// order: the generator's own CPU, a pool whose every worker was busy, the
+// host's CPU taken by other processes, or none of those (the generator had
+// CPU and workers to spare).
 func (h Health) Check(o *Outcome) []string {
 	var reasons []string
-	if o.Planned > 0 && o.Achieved < h.MinAchieved*o.Planned {
+	// Compared in hits, not in rates: a short window holds a whole number
+	// of the plan's hits, which need not be the rate times the window.
+	if planned := o.Requests + o.Unsent; planned > 0 && float64(o.Requests) < h.MinAchieved*float64(planned) {
 		reasons = append(reasons, fmt.Sprintf("achieved rate %.1f/s is below %.0f%% of the planned %.1f/s",
 			o.Achieved, h.MinAchieved*100, o.Planned))
 	}
+	if o.Unsent > 0 && !o.Interrupted {
+		reasons = append(reasons, fmt.Sprintf("%d of the window's %d planned requests were never sent: the window ended before the generator got to them",
+			o.Unsent, o.Requests+o.Unsent))
+	}
 	// The same percentile run.json reports, so the reason and the figure agree.
 	if lag := time.Duration(results.SummarizeLag(o.Lag).P99 * 1e6); o.Lag.TotalCount() > 0 && lag > h.MaxLag {
-		reasons = append(reasons, fmt.Sprintf("send lag p99 %s is above the %s bound: the generator did not send on time",
-			roundDuration(lag), h.MaxLag))
+		reasons = append(reasons, fmt.Sprintf("send lag p99 %s is above the %s bound: %s",
+			roundDuration(lag), h.MaxLag, h.lagCause(o)))
 	}
-	if o.CPU.Samples > 0 && o.CPU.MeanPercent >= h.MaxCPU {
+	if h.cpuSaturated(o) {
 		reasons = append(reasons, fmt.Sprintf("generator CPU %.0f%% of %d core(s) (mean) is at or above %.0f%%: saturated",
 			o.CPU.MeanPercent, o.CPU.Cores, h.MaxCPU))
 	}
 	if o.Requests == 0 && !o.Interrupted {
-		reasons = append(reasons, "no request completed in the measured window")
+		reasons = append(reasons, "no request was sent in the measured window")
 	}
 	return reasons
+}
+
+func (h Health) cpuSaturated(o *Outcome) bool {
+	return o.CPU.Samples > 0 && o.CPU.MeanPercent >= h.MaxCPU
+}
+
+// exhaustedShare is the share of the measured window with every worker of
+// a full pool busy above which that, not the generator, made hits late.
+const exhaustedShare = 0.01
+
+// lagCause says why hits were sent late.
+func (h Health) lagCause(o *Outcome) string {
+	gen := fmt.Sprintf("generator CPU %.0f%% of %d core(s)", o.CPU.MeanPercent, max(o.CPU.Cores, 1))
+	host := ""
+	if o.HostCPU.Samples > 0 {
+		host = fmt.Sprintf(", all processes on its cores %.0f%%", o.HostCPU.MeanPercent)
+	}
+	switch {
+	case h.cpuSaturated(o):
+		return fmt.Sprintf("the generator had no CPU to spare (%s%s)", gen, host)
+	case o.Window > 0 && o.Exhausted.Seconds() >= exhaustedShare*o.Window.Seconds():
+		return fmt.Sprintf("every one of the %d workers was busy waiting on the target for %s of the window, so due requests waited for a free worker: raise --max-workers, or the target cannot take this rate (%s)",
+			o.Workers, roundDuration(o.Exhausted), gen)
+	case o.HostCPU.Samples > 0 && o.HostCPU.MeanPercent >= h.MaxCPU:
+		return fmt.Sprintf("the host's CPU was saturated by other processes: the cores the generator may use were %.0f%% busy while the generator used %.0f%% of them",
+			o.HostCPU.MeanPercent, o.CPU.MeanPercent)
+	}
+	return fmt.Sprintf("the generator did not send on time although it had CPU to spare (%s%s) and free workers", gen, host)
 }
 
 func roundDuration(d time.Duration) time.Duration {

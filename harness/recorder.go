@@ -1,6 +1,8 @@
 package harness
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -15,16 +17,51 @@ import (
 	"github.com/perf-tools/perf/results"
 )
 
-// maxStatus bounds the status codes counted by array index; anything else is
-// counted as 0 (a malformed response).
+// maxStatus bounds the status codes counted by array index; a status at or
+// above it is a malformed response.
 const maxStatus = 600
 
-// slot is what the recorder accumulates for one interval.
+// Error kinds: the keys of run.json's error_kinds, in words an operator
+// searches for, without addresses or ports that would make every error
+// distinct. Each counts requests that got no response.
+const (
+	KindTimeout        = "timeout"
+	KindRefused        = "connection refused"
+	KindReset          = "connection reset"
+	KindClosed         = "connection closed before response"
+	KindTruncatedHead  = "truncated response"
+	KindTruncatedBody  = "truncated body"
+	KindBrokenPipe     = "broken pipe"
+	KindNoPort         = "no free local port (EADDRNOTAVAIL)"
+	KindNoFiles        = "too many open files"
+	KindMalformed      = "malformed response"
+	KindTLSCertificate = "tls certificate"
+	KindTLSPlainHTTP   = "tls: server speaks plain HTTP"
+	KindTLS            = "tls handshake"
+	KindInterrupted    = "cut off by the interrupt"
+	KindOther          = "other"
+)
+
+// plainHTTPRecordHead is how a TLS record header looks when the server
+// answered a ClientHello in plain HTTP, as net/http's client tells it.
+const plainHTTPRecordHead = "HTTP/"
+
+// errInterrupted replaces the error of a request in flight that the attack
+// cut off when it was interrupted: the target is not to blame for it.
+var errInterrupted = errors.New("request cut off: the attack was interrupted")
+
+// slot is what the recorder accumulates for one interval of the plan: the
+// results of the hits whose intended send time lies in it.
 type slot struct {
 	corrected, service, lag *hdrhistogram.Histogram
-	completed, errors       int64
-	codes                   [maxStatus]int64 // codes[0]: no HTTP status (transport error)
-	kinds                   map[string]int64
+	// done counts the interval's hits that were sent and finished, with a
+	// response or a failure.
+	done                      int64
+	failures, errors, retries int64
+	codes                     [maxStatus]int64
+	kinds                     map[string]int64
+	// messages holds the first message of each kind seen in the interval.
+	messages map[string]string
 }
 
 func newSlot() *slot {
@@ -33,6 +70,7 @@ func newSlot() *slot {
 		service:   results.NewHistogram(),
 		lag:       results.NewHistogram(),
 		kinds:     map[string]int64{},
+		messages:  map[string]string{},
 	}
 }
 
@@ -40,95 +78,165 @@ func (s *slot) reset() {
 	s.corrected.Reset()
 	s.service.Reset()
 	s.lag.Reset()
-	s.completed, s.errors = 0, 0
+	s.done, s.failures, s.errors, s.retries = 0, 0, 0, 0
 	s.codes = [maxStatus]int64{}
 	clear(s.kinds)
+	clear(s.messages)
 }
 
-// recorder takes every result from the workers. One mutex guards the current
-// slot: recording is three histogram increments and a few counters, far
-// shorter than anything else a request costs, and uncontended on the single
-// core a generator is usually given. The interval loop swaps the slot once
-// an interval, so the hot path never encodes or allocates.
+// recorder takes every result from the workers into the slot of the
+// interval the hit was intended in. Intervals stay open until every one of
+// their hits has finished, so a slow answer is counted where it was due,
+// never in a later interval; normally that is the current interval and the
+// one before it. One mutex guards the open slots: recording is three
+// histogram increments and a few counters, far shorter than anything else
+// a request costs, and uncontended on the single core a generator is
+// usually given. Closed slots are reused, so the hot path never allocates.
 type recorder struct {
 	mu    sync.Mutex
-	cur   *slot
-	spare *slot
+	first int     // the interval of open[0]
+	open  []*slot // the open intervals, first onwards
+	free  []*slot
 }
 
-func newRecorder() *recorder { return &recorder{cur: newSlot(), spare: newSlot()} }
+func newRecorder() *recorder { return &recorder{} }
 
-// record adds one request: intended and sent are its intended and actual
-// send times, done when its response (or failure) ended.
-func (r *recorder) record(intended, sent, done time.Time, code int, err error) {
-	failed := err != nil || code < 200 || code >= 400
+// slotLocked returns the slot of interval k, opening it (and any before it)
+// when new. r.mu must be held.
+func (r *recorder) slotLocked(k int) *slot {
+	// A hit's interval is never closed before its result is in (close
+	// waits for every hit), so k >= r.first.
+	i := max(k-r.first, 0)
+	for len(r.open) <= i {
+		var s *slot
+		if n := len(r.free); n > 0 {
+			s, r.free = r.free[n-1], r.free[:n-1]
+		} else {
+			s = newSlot()
+		}
+		r.open = append(r.open, s)
+	}
+	return r.open[i]
+}
+
+// record adds the result of one hit of interval k: intended and sent are
+// its intended and actual send times, done when its response (or failure)
+// ended. A request that failed has no latency: only its send lag is kept.
+func (r *recorder) record(k int, intended, sent, done time.Time, code int, retried bool, err error) {
+	if err == nil && (code <= 0 || code >= maxStatus) {
+		err = errMalformedStatus
+	}
 	r.mu.Lock()
-	s := r.cur
-	results.Record(s.corrected, done.Sub(intended))
-	results.Record(s.service, done.Sub(sent))
+	s := r.slotLocked(k)
+	s.done++
 	results.Record(s.lag, sent.Sub(intended))
-	s.completed++
-	if failed {
-		s.errors++
+	if retried {
+		s.retries++
 	}
 	if err != nil {
-		s.kinds[errorKind(err)]++
-	} else if code > 0 && code < maxStatus {
-		s.codes[code]++
+		s.failures++
+		s.errors++
+		kind := errorKind(err)
+		s.kinds[kind]++
+		if _, ok := s.messages[kind]; !ok {
+			s.messages[kind] = err.Error()
+		}
 	} else {
-		s.codes[0]++
+		results.Record(s.corrected, done.Sub(intended))
+		results.Record(s.service, done.Sub(sent))
+		s.codes[code]++
+		if code < 200 || code >= 400 {
+			s.errors++
+		}
 	}
 	r.mu.Unlock()
 }
 
-// swap closes the current slot and returns it; the caller must give it back
-// with release once read.
-func (r *recorder) swap() *slot {
+// closeFirst closes the first open interval when ready(done) says all its
+// hits are in, and returns its slot (nil when not ready), which the caller
+// must give back with release once read.
+func (r *recorder) closeFirst(ready func(done int64) bool) *slot {
 	r.mu.Lock()
-	s := r.cur
-	r.cur = r.spare
-	r.spare = nil
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	s := r.slotLocked(r.first)
+	if !ready(s.done) {
+		return nil
+	}
+	r.open = r.open[1:]
+	r.first++
 	return s
 }
 
 func (r *recorder) release(s *slot) {
 	s.reset()
 	r.mu.Lock()
-	r.spare = s
+	r.free = append(r.free, s)
 	r.mu.Unlock()
 }
 
-// errorKind names a transport error for run.json's error_kinds, in words an
-// operator searches for, without addresses or ports that would make every
-// error distinct.
+// errorKind names a failure for run.json's error_kinds.
 func errorKind(err error) string {
-	var ne net.Error
+	var (
+		ne    net.Error
+		we    *wireError
+		cve   *tls.CertificateVerificationError
+		uae   x509.UnknownAuthorityError
+		he    x509.HostnameError
+		cie   x509.CertificateInvalidError
+		rhe   tls.RecordHeaderError
+		alert tls.AlertError
+	)
 	switch {
+	case errors.Is(err, errInterrupted):
+		return KindInterrupted
 	case errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
-		return "timeout"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
-	case errors.Is(err, syscall.ECONNRESET):
-		return "connection reset"
-	case errors.Is(err, syscall.EPIPE):
-		return "broken pipe"
-	case errors.Is(err, syscall.EADDRNOTAVAIL):
-		return "no free local port (EADDRNOTAVAIL)"
-	case errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE):
-		return "too many open files"
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		return "connection closed by server"
+		return KindTimeout
+	case errors.As(err, &cve) || errors.As(err, &uae) || errors.As(err, &he) || errors.As(err, &cie):
+		return KindTLSCertificate
+	case errors.As(err, &rhe) && string(rhe.RecordHeader[:]) == plainHTTPRecordHead:
+		return KindTLSPlainHTTP
+	case errors.As(err, &rhe) || errors.As(err, &alert):
+		return KindTLS
 	case errors.Is(err, errMalformedStatus), errors.Is(err, errMalformedHeader),
 		errors.Is(err, errHeaderTooLarge), errors.Is(err, errMalformedChunk):
-		return "malformed response"
+		return KindMalformed
+	case errors.As(err, &we) && we.stage == stageHead:
+		return KindTruncatedHead
+	case errors.As(err, &we) && we.stage == stageBody:
+		return KindTruncatedBody
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return KindRefused
+	case errors.Is(err, syscall.ECONNRESET):
+		return KindReset
+	case errors.Is(err, syscall.EPIPE):
+		return KindBrokenPipe
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return KindNoPort
+	case errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE):
+		return KindNoFiles
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return KindClosed
+	}
+	if tlsHandshake(err) {
+		return KindTLS
 	}
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Op != "" {
 		return oe.Op + " error"
 	}
-	return "other"
+	return KindOther
 }
 
-// statusKey is the status_codes key for code: "200", or "0" for none.
+// tlsHandshake reports whether err came out of a TLS handshake that failed
+// for a reason the tls package has no type for ("tls: ..." errors).
+func tlsHandshake(err error) bool {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if s := e.Error(); len(s) > 5 && s[:5] == "tls: " {
+			return true
+		}
+	}
+	return false
+}
+
+// statusKey is the status_codes key for code: "200".
 func statusKey(code int) string { return strconv.Itoa(code) }

@@ -32,27 +32,51 @@ type Targets struct {
 	list []encoded
 	// template: the request split around each {key}.
 	parts [][]byte
-	tmpl  encoded // ep and head of the template
+	tmpl  meta // the template's endpoint and kind
 	keys  *KeySpace
 	desc  string
 }
 
 // encoded is one request, ready to write.
 type encoded struct {
-	ep   int
-	head bool
-	raw  []byte
+	meta
+	raw []byte
+}
+
+// meta is what the worker needs to know of a request besides its bytes.
+type meta struct {
+	ep   int  // the endpoint to send it to
+	head bool // a HEAD: its response has no body
+	// replayable: the request may be sent again when a kept-alive
+	// connection turns out closed before any response arrived. As net/http
+	// decides: GET, HEAD, OPTIONS and TRACE, or a request that carries an
+	// Idempotency-Key or X-Idempotency-Key header.
+	replayable bool
+}
+
+func newMeta(ep int, method string, h http.Header) meta {
+	replayable := false
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		replayable = true
+	}
+	for k := range h {
+		if strings.EqualFold(k, "Idempotency-Key") || strings.EqualFold(k, "X-Idempotency-Key") {
+			replayable = true
+		}
+	}
+	return meta{ep: ep, head: method == http.MethodHead, replayable: replayable}
 }
 
 // String describes the targets for run.json's "target" field.
 func (t *Targets) String() string { return t.desc }
 
-// request appends the bytes of hit n to buf and returns them with the
-// index of the endpoint to send them to. It allocates nothing.
-func (t *Targets) request(n uint64, buf []byte) ([]byte, int, bool) {
+// request appends the bytes of hit n to buf and returns them with what
+// else sending them needs. It allocates nothing.
+func (t *Targets) request(n uint64, buf []byte) ([]byte, meta) {
 	if t.list != nil {
 		e := &t.list[n%uint64(len(t.list))]
-		return e.raw, e.ep, e.head
+		return e.raw, e.meta
 	}
 	buf = buf[:0]
 	key := t.keys.Key(n)
@@ -62,7 +86,7 @@ func (t *Targets) request(n uint64, buf []byte) ([]byte, int, bool) {
 		}
 		buf = append(buf, p...)
 	}
-	return buf, t.tmpl.ep, t.tmpl.head
+	return buf, t.tmpl
 }
 
 // RequestOptions are what --method, --header and --body add to requests.
@@ -107,10 +131,9 @@ func NewURLTargets(rawURL string, keys *KeySpace, o RequestOptions) (*Targets, e
 	t := &Targets{keys: keys, desc: rawURL}
 	ep := t.endpointFor(u, o.Insecure)
 	whole := encodeRequest(o.Method, path, hostHeader(u, o.Header), o.Header, o.Body, o.KeepAlive)
-	t.tmpl = encoded{ep: ep, head: o.Method == http.MethodHead}
+	t.tmpl = newMeta(ep, o.Method, o.Header)
 	if n == 0 {
-		t.tmpl.raw = whole
-		t.list = []encoded{t.tmpl}
+		t.list = []encoded{{meta: t.tmpl, raw: whole}}
 		return t, nil
 	}
 	t.parts = bytes.Split(whole, []byte(KeyPlaceholder))
@@ -156,7 +179,7 @@ func ReadTargets(src io.Reader, name, format string, o RequestOptions) (*Targets
 		}
 		ep := t.endpointFor(u, o.Insecure)
 		raw := encodeRequest(tgt.Method, u.RequestURI(), hostHeader(u, tgt.Header), tgt.Header, tgt.Body, o.KeepAlive)
-		t.list = append(t.list, encoded{ep: ep, head: tgt.Method == http.MethodHead, raw: raw})
+		t.list = append(t.list, encoded{meta: newMeta(ep, tgt.Method, tgt.Header), raw: raw})
 	}
 	if len(t.list) == 0 {
 		return nil, fmt.Errorf("targets %s: no targets (want lines like \"GET http://host/path\", or JSON objects with method and url)", name)

@@ -12,10 +12,10 @@ func TestURLTargets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, ep, head := tg.request(42, nil)
+	req, m := tg.request(42, nil)
 	key := tg.keys.Key(42)
 	want := "GET /v1/items/" + itoa(key) + "?x=" + itoa(key) + " HTTP/1.1\r\nHost: example.test:8080\r\nX-A: 1\r\nUser-Agent: perf-attack\r\n\r\n"
-	if string(req) != want || ep != 0 || head {
+	if string(req) != want || m.ep != 0 || m.head || !m.replayable {
 		t.Errorf("request =\n%q\nwant\n%q", req, want)
 	}
 	if tg.endpoints[0].addr != "example.test:8080" {

@@ -13,8 +13,7 @@ import (
 
 // writeRunDir writes a run directory with the package's own writers:
 // run.json from run, and latency.hlog and timeline.csv from intervals, the
-// log starting at run.StartedAt. Intervals that carry no Intended count
-// take run's target rate in the timeline.
+// log starting at run.StartedAt.
 func writeRunDir(t testing.TB, dir string, run *Run, intervals []Interval) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -30,7 +29,7 @@ func writeRunDir(t testing.TB, dir string, run *Run, intervals []Interval) {
 		if err := hw.WriteInterval(iv); err != nil {
 			t.Fatal(err)
 		}
-		if err := tw.WriteInterval(iv, run.Rate.Target); err != nil {
+		if err := tw.WriteInterval(iv); err != nil {
 			t.Fatal(err)
 		}
 	}

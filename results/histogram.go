@@ -38,9 +38,13 @@ func Record(h *hdrhistogram.Histogram, d time.Duration) {
 	_ = h.RecordValue(v) // cannot fail: v is within the bounds
 }
 
-// Interval is one slice of a run (one second by default): the histograms of
-// the requests that completed in it, and its counts. The harness produces
-// intervals while a run goes on; the writers stream them to latency.hlog and
+// Interval is one slice of a run (one second by default) in the time of the
+// rate plan: the requests whose intended send time lies in [Start, End),
+// their histograms and counts, whenever they completed. Attributing a
+// result to its intended time, not to when it completed, keeps a slow
+// answer to a warm-up request out of the measured window, and makes every
+// interval hold exactly the plan's hits. The harness produces intervals
+// while a run goes on; the writers stream them to latency.hlog and
 // timeline.csv so memory stays flat however long the run is.
 type Interval struct {
 	Start, End time.Time
@@ -48,12 +52,22 @@ type Interval struct {
 	// the summary and the verdicts.
 	Warmup bool
 	// Corrected: response end minus intended send time. Service: response
-	// end minus actual send time. Lag: actual minus intended send time.
+	// end minus actual send time. Both hold only requests that got a
+	// response (any status): a transport failure has no latency. Lag:
+	// actual minus intended send time, of every request sent.
 	Corrected, Service, Lag *hdrhistogram.Histogram
-	// Intended counts the requests the rate plan scheduled in the interval.
+	// Intended counts the hits the rate plan scheduled in the interval.
 	Intended int64
-	// Completed counts the responses (or failures) that ended in it.
-	Completed int64
-	// Errors counts the failures among them.
+	// Unsent counts those never sent: the run's window ended, or it was
+	// interrupted, before the generator got to them.
+	Unsent int64
+	// Failures counts the requests sent that got no response (transport
+	// failures: refused, reset, timed out, TLS, malformed or cut short).
+	Failures int64
+	// Errors counts the failed requests: Failures plus responses with a
+	// status outside 2xx and 3xx.
 	Errors int64
 }
+
+// Sent is the number of the interval's hits that were sent.
+func (iv Interval) Sent() int64 { return iv.Intended - iv.Unsent }

@@ -23,7 +23,6 @@ func testInterval(i int, n int, base time.Duration, warmup bool) Interval {
 		Service:   NewHistogram(),
 		Lag:       NewHistogram(),
 		Intended:  int64(n),
-		Completed: int64(n),
 	}
 	for j := 0; j < n; j++ {
 		d := base + time.Duration(j)*time.Microsecond

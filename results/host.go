@@ -53,6 +53,10 @@ type HostSample struct {
 	Cores int `json:"cores,omitempty"`
 	// HostCPUPercent is the host's CPU use over all cores, in percent.
 	HostCPUPercent float64 `json:"host_cpu_percent"`
+	// AffinityCPUPercent is the CPU use of every process on the cores the
+	// measured process may run on (its CPU affinity), in percent: how much
+	// of its CPU others left it.
+	AffinityCPUPercent float64 `json:"affinity_cpu_percent"`
 	// PerCore is the CPU use of each core, in percent.
 	PerCore        []float64 `json:"per_core"`
 	Load1          float64   `json:"load1"`
@@ -135,6 +139,16 @@ func (h *HostSamples) GeneratorSince(t time.Time) []HostSample {
 // generator health numbers of run.json (Generator.CPUMeanPercent and
 // CPUMaxPercent). It returns zero stats for no samples.
 func ProcessCPU(samples []HostSample) CPUStats {
+	return cpuStats(samples, func(x HostSample) float64 { return x.ProcCPUPercent })
+}
+
+// AffinityCPU returns the mean and max CPU use of the cores the process may
+// run on, over samples (Generator.HostCPUMeanPercent and HostCPUMaxPercent).
+func AffinityCPU(samples []HostSample) CPUStats {
+	return cpuStats(samples, func(x HostSample) float64 { return x.AffinityCPUPercent })
+}
+
+func cpuStats(samples []HostSample, percent func(HostSample) float64) CPUStats {
 	var s CPUStats
 	if len(samples) == 0 {
 		return s
@@ -142,10 +156,9 @@ func ProcessCPU(samples []HostSample) CPUStats {
 	var sum float64
 	for _, x := range samples {
 		s.Cores = max(s.Cores, x.Cores)
-		sum += x.ProcCPUPercent
-		if x.ProcCPUPercent > s.MaxPercent {
-			s.MaxPercent = x.ProcCPUPercent
-		}
+		p := percent(x)
+		sum += p
+		s.MaxPercent = max(s.MaxPercent, p)
 	}
 	s.Samples = len(samples)
 	s.MeanPercent = sum / float64(len(samples))

@@ -437,8 +437,8 @@ func latencyPlot(runs []*RunData, labels []string) htmlPlot {
 
 func ratePlot(runs []*RunData, labels []string) htmlPlot {
 	p := timePlot("rate", "requests/s", runs, labels, []timeCol{
-		{"intended", "6 4", 1.5, func(r TimelineRow) float64 { return r.IntendedRate }},
-		{"achieved", "", 2, func(r TimelineRow) float64 { return r.AchievedRate }},
+		{"intended", "6 4", 1.5, func(r TimelineRow) float64 { return r.IntendedRate() }},
+		{"sent", "", 2, func(r TimelineRow) float64 { return r.SentRate() }},
 	})
 	return htmlPlot{ID: p.id, Title: "Rate over time (intended dashed, achieved solid)", SVG: p.render(), Note: timelineNote(runs, labels)}
 }

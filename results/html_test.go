@@ -69,7 +69,7 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 			Record(iv.Lag, l)
 			Record(iv.Corrected, c)
 		}
-		iv.Completed = int64(n)
+		iv.Unsent = iv.Intended - int64(n)
 		if sec%4 == 3 {
 			iv.Errors = int64(rng.IntN(3))
 		}
@@ -173,7 +173,7 @@ func TestHTMLOneRun(t *testing.T) {
 	if spec["corrected 0"] < 100 || spec["service 0"] < 100 {
 		t.Errorf("spectrum series %v, want corrected and service with >= 100 points", spec)
 	}
-	for id, kinds := range map[string][]string{"latency": {"p50", "p99", "max"}, "rate": {"intended", "achieved"}, "errors": {"errors"}, "cpu": {"cpu"}} {
+	for id, kinds := range map[string][]string{"latency": {"p50", "p99", "max"}, "rate": {"intended", "sent"}, "errors": {"errors"}, "cpu": {"cpu"}} {
 		got := seriesIn(t, page, id)
 		for _, k := range kinds {
 			if got[k+" 0"] != 12 {

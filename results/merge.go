@@ -39,10 +39,11 @@ type mergeBucket struct {
 // whole second, and the histograms of each second are added: no sample is
 // lost or approximated. A merged second is warm-up when any source was
 // warming up in it. timeline.csv is recomputed from the merged seconds
-// (intended and completed counts and errors added; percentiles of the
-// merged histogram).
+// (the counts of intended, unsent, failed and erroneous requests added;
+// percentiles of the merged histograms).
 //
-// run.json: requests, errors, status codes and error kinds are summed, so
+// run.json: requests, unsent hits, retries, errors, status codes and error
+// kinds are summed (the first message of each kind is kept), so
 // are the target and achieved rates; the percentiles are those of the union
 // of every source's measured (non-warm-up) samples; the run is valid when
 // every source is, and each invalid reason and warning is kept, prefixed
@@ -220,9 +221,9 @@ func mergeIntervals(srcs []*mergeSource) ([]Interval, time.Time, error) {
 				return nil, time.Time{}, fmt.Errorf("%s: %s interval %d: %w", s.dir, TagCorrected, i+1, err)
 			}
 			row := s.timeline[i]
-			lsec := length.Seconds()
-			b.iv.Intended += int64(math.Round(row.IntendedRate * lsec))
-			b.iv.Completed += int64(math.Round(row.AchievedRate * lsec))
+			b.iv.Intended += row.Intended
+			b.iv.Unsent += row.Unsent
+			b.iv.Failures += row.Failures
 			b.iv.Errors += row.Errors
 		}
 		for _, tag := range []string{TagService, TagLag} {
@@ -300,7 +301,7 @@ func writeMergedLogs(out string, start time.Time, intervals []Interval) error {
 			if err := hw.WriteInterval(iv); err != nil {
 				return fmt.Errorf("write %s: %w", hpath, err)
 			}
-			if err := tw.WriteInterval(iv, 0); err != nil {
+			if err := tw.WriteInterval(iv); err != nil {
 				return fmt.Errorf("write %s: %w", tpath, err)
 			}
 		}
@@ -333,7 +334,7 @@ func mergeRuns(srcs []*mergeSource, dirs []string, out string) *Run {
 	run.Rate.Plan = joinDistinct(srcs, func(r *Run) string { return r.Rate.Plan })
 	run.Host.Hostname = joinDistinct(srcs, func(r *Run) string { return r.Host.Hostname })
 	corrected, service, lag := NewHistogram(), NewHistogram(), NewHistogram()
-	var cpuSum float64
+	var cpuSum, hostSum float64
 	var exprs []string
 	firstStart := srcs[0].hlog.StartTime
 	for _, s := range srcs {
@@ -344,12 +345,22 @@ func mergeRuns(srcs []*mergeSource, dirs []string, out string) *Run {
 		run.DurationS = math.Max(run.DurationS, r.DurationS)
 		run.WarmupS = math.Max(run.WarmupS, r.WarmupS)
 		run.Requests += r.Requests
+		run.Unsent += r.Unsent
+		run.Retries += r.Retries
 		run.Errors += r.Errors
 		for k, v := range r.StatusCodes {
 			run.StatusCodes[k] += v
 		}
 		for k, v := range r.ErrorKinds {
 			run.ErrorKinds[k] += v
+		}
+		for k, v := range r.ErrorMessages {
+			if _, ok := run.ErrorMessages[k]; !ok {
+				if run.ErrorMessages == nil {
+					run.ErrorMessages = map[string]string{}
+				}
+				run.ErrorMessages[k] = v
+			}
 		}
 		run.Rate.Target += r.Rate.Target
 		run.Rate.Achieved += r.Rate.Achieved
@@ -367,6 +378,9 @@ func mergeRuns(srcs []*mergeSource, dirs []string, out string) *Run {
 		cpuSum += r.Generator.CPUMeanPercent
 		run.Generator.CPUMaxPercent = math.Max(run.Generator.CPUMaxPercent, r.Generator.CPUMaxPercent)
 		run.Generator.Workers += r.Generator.Workers
+		run.Generator.MaxWorkers += r.Generator.MaxWorkers
+		hostSum += r.Generator.HostCPUMeanPercent
+		run.Generator.HostCPUMaxPercent = math.Max(run.Generator.HostCPUMaxPercent, r.Generator.HostCPUMaxPercent)
 		run.Generator.MaxLagMS = math.Max(run.Generator.MaxLagMS, r.Generator.MaxLagMS)
 		for _, v := range r.SLO {
 			if !slices.Contains(exprs, v.Expr) {
@@ -384,6 +398,7 @@ func mergeRuns(srcs []*mergeSource, dirs []string, out string) *Run {
 		}
 	}
 	run.Generator.CPUMeanPercent = cpuSum / float64(len(srcs))
+	run.Generator.HostCPUMeanPercent = hostSum / float64(len(srcs))
 	run.Latency.Corrected = Summarize(corrected)
 	run.Latency.Service = Summarize(service)
 	run.Lag = SummarizeLag(lag)

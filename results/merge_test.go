@@ -53,7 +53,7 @@ func writeGenRun(t *testing.T, parent string, g mergeGen, ref *mergeRef) string 
 			Start: g.start.Add(time.Duration(i) * time.Second), End: g.start.Add(time.Duration(i+1) * time.Second),
 			Warmup:    i == 0,
 			Corrected: NewHistogram(), Service: NewHistogram(), Lag: NewHistogram(),
-			Intended: int64(g.perSec) + 3, Completed: int64(g.perSec), Errors: g.errs,
+			Intended: int64(g.perSec) + 3, Unsent: 3, Errors: g.errs,
 		}
 		for range g.perSec {
 			d := time.Duration(rng.ExpFloat64() * float64(2*time.Millisecond))
@@ -68,7 +68,7 @@ func writeGenRun(t *testing.T, parent string, g mergeGen, ref *mergeRef) string 
 		}
 		if !iv.Warmup {
 			total.Merge(iv.Corrected)
-			requests += iv.Completed
+			requests += iv.Sent()
 			errors += iv.Errors
 		}
 		intervals = append(intervals, iv)
@@ -203,7 +203,7 @@ func TestMerge(t *testing.T) {
 	var want bytes.Buffer
 	tw := NewTimelineWriter(&want)
 	for i, r := range rows {
-		if r.Second != float64(i) || r.AchievedRate != 170 || r.IntendedRate != 176 || r.Errors != 3 || r.Warmup != (i == 0) {
+		if r.Second != float64(i) || r.Intended != 176 || r.Unsent != 6 || r.LengthS != 1 || r.Errors != 3 || r.Warmup != (i == 0) {
 			t.Errorf("row %d: %+v", i, r)
 		}
 		sum := NewHistogram()
@@ -212,9 +212,12 @@ func TestMerge(t *testing.T) {
 		if !reflect.DeepEqual(sum.CumulativeDistribution(), ivs[i].Histogram.CumulativeDistribution()) {
 			t.Errorf("merged second %d is not the sum of the generators' seconds", i)
 		}
+		lag := NewHistogram()
+		lag.Merge(la.Intervals[TagLag][i].Histogram)
+		lag.Merge(lb.Intervals[TagLag][i].Histogram)
 		start := t0.Truncate(time.Second).Add(time.Duration(i) * time.Second)
 		tw.WriteInterval(Interval{Start: start, End: start.Add(time.Second), Warmup: i == 0,
-			Corrected: sum, Intended: 176, Completed: 170, Errors: 3}, 0)
+			Corrected: sum, Lag: lag, Intended: 176, Unsent: 6, Errors: 3})
 	}
 	if got, _ := os.ReadFile(filepath.Join(out, TimelineFile)); string(got) != want.String() {
 		t.Errorf("timeline.csv:\n%s\nwant:\n%s", got, want.String())

@@ -181,6 +181,7 @@ func reportTables(runs []*Run) []table {
 		}
 		t.body = append(t.body, row)
 	}
+	add(&facts, "verdict", Headline)
 	add(&facts, "started", func(r *Run) string { return r.StartedAt.UTC().Format(time.RFC3339) })
 	add(&facts, "target", func(r *Run) string { return orDash(r.Target) })
 	add(&facts, "rate", rateText)
@@ -191,7 +192,12 @@ func reportTables(runs []*Run) []table {
 		}
 		return s
 	})
-	add(&facts, "requests", func(r *Run) string { return fmt.Sprint(r.Requests) })
+	add(&facts, "requests", func(r *Run) string {
+		if r.Unsent > 0 {
+			return fmt.Sprintf("%d sent, %d planned never sent", r.Requests, r.Unsent)
+		}
+		return fmt.Sprint(r.Requests)
+	})
 	add(&facts, "errors", func(r *Run) string {
 		if r.Requests == 0 {
 			return fmt.Sprint(r.Errors)
@@ -200,6 +206,15 @@ func reportTables(runs []*Run) []table {
 	})
 	add(&facts, "status codes", func(r *Run) string { return countsText(r.StatusCodes, false) })
 	add(&facts, "error kinds", func(r *Run) string { return countsText(r.ErrorKinds, true) })
+	if anyRun(runs, func(r *Run) bool { return len(r.ErrorMessages) > 0 }) {
+		add(&facts, "first errors", func(r *Run) string { return messagesText(r.ErrorMessages) })
+	}
+	add(&facts, "retries", func(r *Run) string {
+		if r.Retries == 0 {
+			return "0"
+		}
+		return fmt.Sprintf("%d (sent again: a kept-alive connection closed before answering)", r.Retries)
+	})
 	add(&facts, "send lag", func(r *Run) string {
 		return fmt.Sprintf("p50 %sms, p99 %sms, max %sms", ms(r.Lag.P50), ms(r.Lag.P99), ms(r.Lag.Max))
 	})
@@ -208,8 +223,16 @@ func reportTables(runs []*Run) []table {
 		s := fmt.Sprintf("cpu mean %s%%, max %s%%", formatFloat(g.CPUMeanPercent, 1), formatFloat(g.CPUMaxPercent, 1))
 		if g.Workers > 0 {
 			s += fmt.Sprintf(", %d workers", g.Workers)
+			if g.MaxWorkers > 0 {
+				s += fmt.Sprintf(" (at most %d)", g.MaxWorkers)
+			}
 		}
 		return s
+	})
+	add(&facts, "host cpu", func(r *Run) string {
+		g := r.Generator
+		return fmt.Sprintf("mean %s%%, max %s%% (all processes, on the cores the generator may use)",
+			formatFloat(g.HostCPUMeanPercent, 1), formatFloat(g.HostCPUMaxPercent, 1))
 	})
 
 	lat := table{title: "Latency (ms)", numeric: true}
@@ -240,6 +263,10 @@ func reportTables(runs []*Run) []table {
 	} {
 		row := []string{p.name}
 		for _, r := range runs {
+			if responses(r) == 0 {
+				row = append(row, "-", "-") // no response, no latency
+				continue
+			}
 			row = append(row, ms(p.get(r.Latency.Corrected)), ms(p.get(r.Latency.Service)))
 		}
 		lat.body = append(lat.body, row)
@@ -274,6 +301,14 @@ func reportTables(runs []*Run) []table {
 		}
 		return "no"
 	})
+	if anyRun(runs, func(r *Run) bool { return len(r.Warnings) > 0 }) {
+		add(&ver, "warnings", func(r *Run) string {
+			if len(r.Warnings) == 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%d: %s", len(r.Warnings), strings.Join(r.Warnings, "; "))
+		})
+	}
 	return []table{facts, lat, ver}
 }
 
@@ -320,6 +355,42 @@ func sloExprs(runs []*Run) []string {
 		}
 	}
 	return exprs
+}
+
+// responses counts the run's requests that got a response (any status):
+// those sent less the transport failures.
+func responses(r *Run) int64 {
+	n := r.Requests
+	for _, c := range r.ErrorKinds {
+		n -= c
+	}
+	return n
+}
+
+func anyRun(runs []*Run, f func(*Run) bool) bool {
+	for _, r := range runs {
+		if f(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// messagesText formats the first message of each error kind, by kind.
+func messagesText(m map[string]string) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	kinds := make([]string, 0, len(m))
+	for k := range m {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = k + ": " + m[k]
+	}
+	return strings.Join(parts, "; ")
 }
 
 func rateText(r *Run) string {

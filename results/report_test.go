@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -29,7 +30,65 @@ func candidateRun() *Run {
 	}
 	r.Interrupted = true
 	r.WarmupS = 0
+	r.Unsent, r.Retries = 1234, 7
+	r.Warnings = []string{"pprof cpu: get http://127.0.0.1:6060/debug/pprof/profile: 404 Not Found"}
 	return r
+}
+
+// refusedRun is a run against a closed port: every request failed.
+func refusedRun() *Run {
+	r := sampleRun()
+	r.Name = "refused"
+	r.Requests, r.Errors = 2500, 2500
+	r.StatusCodes = map[string]int64{}
+	r.ErrorKinds = map[string]int64{"connection refused": 2500}
+	r.ErrorMessages = map[string]string{"connection refused": "dial tcp 127.0.0.1:9: connect: connection refused"}
+	r.Latency = Latency{}
+	r.SLO = nil
+	return r
+}
+
+// TestReportSaysWhatWentWrong checks that the verdict opens every text and
+// Markdown report, in words, with or without SLOs, and that warnings,
+// never-sent hits, retries and the first error messages are shown.
+func TestReportSaysWhatWentWrong(t *testing.T) {
+	for _, format := range []string{FormatText, FormatMarkdown} {
+		var buf bytes.Buffer
+		if err := Report(&buf, format, refusedRun()); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.String()
+		first := strings.SplitN(out, "verdict", 2)
+		if len(first) != 2 || strings.Contains(first[0], "p50") || !strings.Contains(first[1], "MOST REQUESTS FAILED: 2500 of 2500 (100%): connection refused=2500") {
+			t.Errorf("%s report does not open with the failure:\n%s", format, out)
+		}
+		if !strings.Contains(out, "connection refused: dial tcp 127.0.0.1:9: connect: connection refused") {
+			t.Errorf("%s report lacks the first error message:\n%s", format, out)
+		}
+		buf.Reset()
+		if err := Report(&buf, format, candidateRun()); err != nil {
+			t.Fatal(err)
+		}
+		out = buf.String()
+		for _, want := range []string{"404 Not Found", "1234 planned never sent", "7 (sent again", "INTERRUPTED; INVALID"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s report lacks %q:\n%s", format, want, out)
+			}
+		}
+	}
+	pass := sampleRun()
+	pass.SLO = pass.SLO[:1]
+	if h := Headline(pass); !strings.HasPrefix(h, "PASS") {
+		t.Errorf("headline of a passing run: %q", h)
+	}
+	// No response, no latency: the table shows none rather than zeros.
+	var buf bytes.Buffer
+	if err := Report(&buf, FormatText, refusedRun()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "\np99                   -        -\n") {
+		t.Errorf("latency of a run without responses:\n%s", buf.String())
+	}
 }
 
 func TestReportGolden(t *testing.T) {
@@ -44,6 +103,7 @@ func TestReportGolden(t *testing.T) {
 		{"two", []*Run{one, candidateRun()}},
 		{"same-name", []*Run{one, same}},
 		{"empty", []*Run{{Name: "empty"}}},
+		{"refused", []*Run{refusedRun()}},
 	} {
 		for _, format := range Formats {
 			ext := map[string]string{FormatText: "txt", FormatJSON: "json", FormatMarkdown: "md"}[format]

@@ -22,23 +22,39 @@ type Run struct {
 	WarmupS float64 `json:"warmup_s"`
 	Target  string  `json:"target"`
 	Rate    Rate    `json:"rate"`
-	// Requests counts the requests completed in the measured window.
+	// Requests counts the requests sent in the measured window: the hits
+	// of the plan whose intended send time lies in the window, less Unsent.
+	// Each has a response (counted in StatusCodes) or a transport failure
+	// (counted in ErrorKinds), whenever it completed.
 	Requests int64 `json:"requests"`
-	// Errors counts the failed requests among them: transport errors,
-	// timeouts and status codes outside 2xx/3xx.
+	// Unsent counts the window's hits that were never sent: the window
+	// ended (or the run was interrupted) before the generator got to them.
+	// A run with unsent hits is invalid.
+	Unsent int64 `json:"unsent"`
+	// Errors counts the failed requests among Requests: transport failures
+	// (no response) and responses with a status outside 2xx/3xx.
 	Errors      int64            `json:"errors"`
 	StatusCodes map[string]int64 `json:"status_codes"`
-	// ErrorKinds counts transport errors by kind ("timeout", "connection
-	// refused", ...); HTTP statuses are in StatusCodes.
-	ErrorKinds     map[string]int64 `json:"error_kinds"`
-	Latency        Latency          `json:"latency"`
-	Lag            LagSummary       `json:"lag"`
-	Valid          bool             `json:"valid"`
-	InvalidReasons []string         `json:"invalid_reasons"`
-	SLO            []Verdict        `json:"slo"`
-	Interrupted    bool             `json:"interrupted"`
-	Generator      Generator        `json:"generator"`
-	Host           Host             `json:"host"`
+	// ErrorKinds counts transport failures, requests that got no response,
+	// by kind ("timeout", "connection refused", "tls certificate", ...);
+	// HTTP statuses are in StatusCodes.
+	ErrorKinds map[string]int64 `json:"error_kinds"`
+	// ErrorMessages holds the first message of each error kind, as the
+	// operating system or TLS stack gave it.
+	ErrorMessages map[string]string `json:"error_messages,omitempty"`
+	// Retries counts requests sent a second time because a kept-alive
+	// connection turned out closed before a byte of the response arrived
+	// (see README: "When perf retries"). Each retry is a request the plan
+	// did not schedule; it is not in Requests.
+	Retries        int64      `json:"retries"`
+	Latency        Latency    `json:"latency"`
+	Lag            LagSummary `json:"lag"`
+	Valid          bool       `json:"valid"`
+	InvalidReasons []string   `json:"invalid_reasons"`
+	SLO            []Verdict  `json:"slo"`
+	Interrupted    bool       `json:"interrupted"`
+	Generator      Generator  `json:"generator"`
+	Host           Host       `json:"host"`
 	// Warnings are problems that did not invalidate the run (a pprof fetch
 	// that failed, say).
 	Warnings []string `json:"warnings,omitempty"`
@@ -95,7 +111,16 @@ type Generator struct {
 	// it may use (GOMAXPROCS), mean and max over one-second samples.
 	CPUMeanPercent float64 `json:"cpu_mean_percent"`
 	CPUMaxPercent  float64 `json:"cpu_max_percent"`
-	Workers        int     `json:"workers"`
+	// HostCPUMeanPercent and HostCPUMaxPercent are the CPU use of every
+	// process on the cores the generator may run on (its affinity), in
+	// percent: near 100 with the generator's own use well below, something
+	// else took the generator's CPU.
+	HostCPUMeanPercent float64 `json:"host_cpu_mean_percent"`
+	HostCPUMaxPercent  float64 `json:"host_cpu_max_percent"`
+	// Workers is how many workers the run ended with; MaxWorkers the
+	// ceiling it could grow to.
+	Workers    int `json:"workers"`
+	MaxWorkers int `json:"max_workers,omitempty"`
 	// MaxLagMS is the bound on send-lag p99 beyond which the run is invalid.
 	MaxLagMS float64 `json:"max_lag_ms"`
 }

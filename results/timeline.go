@@ -11,20 +11,40 @@ import (
 	"time"
 )
 
-// TimelineHeader is the header row of timeline.csv.
-var TimelineHeader = []string{"second", "intended_rate", "achieved_rate", "errors", "p50_ms", "p99_ms", "max_ms", "warmup"}
+// TimelineHeader is the header row of timeline.csv. Each row is one
+// interval of the rate plan's time; it stores counts, from which rates are
+// derived, so that merged timelines add exactly.
+var TimelineHeader = []string{"second", "length_s", "intended", "unsent", "failures", "errors", "p50_ms", "p99_ms", "max_ms", "lag_p99_ms", "warmup"}
 
-// TimelineRow is one line of timeline.csv: one interval of the run.
+// TimelineRow is one line of timeline.csv: one interval of the run, holding
+// the requests whose intended send time lies in it (see Interval).
 type TimelineRow struct {
-	// Second is the interval's start in seconds since the run's start.
-	Second float64
-	// IntendedRate and AchievedRate are per second.
-	IntendedRate float64
-	AchievedRate float64
-	Errors       int64
-	// P50MS, P99MS and MaxMS are corrected latencies in milliseconds.
-	P50MS, P99MS, MaxMS float64
-	Warmup              bool
+	// Second is the interval's start in seconds since the run's start;
+	// LengthS its length in seconds. The last interval of an interrupted
+	// run, or one cut by the end of the warm-up, is shorter than the rest.
+	Second, LengthS float64
+	// Intended counts the hits the plan scheduled in the interval, Unsent
+	// those never sent, Failures those sent that got no response, and
+	// Errors the failed ones (Failures plus error statuses).
+	Intended, Unsent, Failures, Errors int64
+	// P50MS, P99MS and MaxMS are corrected latencies of the responses in
+	// milliseconds; LagP99MS is the send lag's p99.
+	P50MS, P99MS, MaxMS, LagP99MS float64
+	Warmup                        bool
+}
+
+// IntendedRate is the planned rate over the interval, per second.
+func (r TimelineRow) IntendedRate() float64 { return perSecond(r.Intended, r.LengthS) }
+
+// SentRate is the rate at which the interval's hits were sent, per second:
+// below IntendedRate only when some were never sent.
+func (r TimelineRow) SentRate() float64 { return perSecond(r.Intended-r.Unsent, r.LengthS) }
+
+func perSecond(n int64, secs float64) float64 {
+	if secs <= 0 {
+		return 0
+	}
+	return float64(n) / secs
 }
 
 // TimelineWriter streams intervals to timeline.csv, one row each. The first
@@ -43,11 +63,9 @@ func NewTimelineWriter(w io.Writer) *TimelineWriter {
 	return &TimelineWriter{w: csv.NewWriter(w)}
 }
 
-// WriteInterval writes the row of iv and flushes it. The intended rate is
-// iv.Intended over the interval's length, or intendedRate (per second) when
-// iv.Intended is zero; the achieved rate is iv.Completed over the length;
-// the percentiles are those of iv.Corrected.
-func (tw *TimelineWriter) WriteInterval(iv Interval, intendedRate float64) error {
+// WriteInterval writes the row of iv and flushes it: its counts, and the
+// percentiles of iv.Corrected and iv.Lag.
+func (tw *TimelineWriter) WriteInterval(iv Interval) error {
 	if !tw.header {
 		tw.start = iv.Start
 		if err := tw.w.Write(TimelineHeader); err != nil {
@@ -55,18 +73,14 @@ func (tw *TimelineWriter) WriteInterval(iv Interval, intendedRate float64) error
 		}
 		tw.header = true
 	}
-	length := iv.End.Sub(iv.Start).Seconds()
 	row := TimelineRow{
-		Second:       iv.Start.Sub(tw.start).Seconds(),
-		IntendedRate: intendedRate,
-		Errors:       iv.Errors,
-		Warmup:       iv.Warmup,
-	}
-	if length > 0 {
-		if iv.Intended > 0 {
-			row.IntendedRate = float64(iv.Intended) / length
-		}
-		row.AchievedRate = float64(iv.Completed) / length
+		Second:   iv.Start.Sub(tw.start).Seconds(),
+		LengthS:  iv.End.Sub(iv.Start).Seconds(),
+		Intended: iv.Intended,
+		Unsent:   iv.Unsent,
+		Failures: iv.Failures,
+		Errors:   iv.Errors,
+		Warmup:   iv.Warmup,
 	}
 	if iv.Corrected != nil && iv.Corrected.TotalCount() > 0 {
 		v := ValuesAtPercentiles(iv.Corrected, 50, 99)
@@ -74,14 +88,20 @@ func (tw *TimelineWriter) WriteInterval(iv Interval, intendedRate float64) error
 		row.P99MS = nsToMS(v[1])
 		row.MaxMS = nsToMS(iv.Corrected.Max())
 	}
+	if iv.Lag != nil && iv.Lag.TotalCount() > 0 {
+		row.LagP99MS = nsToMS(ValuesAtPercentiles(iv.Lag, 99)[0])
+	}
 	rec := []string{
 		formatFloat(row.Second, 3),
-		formatFloat(row.IntendedRate, 1),
-		formatFloat(row.AchievedRate, 1),
+		formatFloat(row.LengthS, 3),
+		strconv.FormatInt(row.Intended, 10),
+		strconv.FormatInt(row.Unsent, 10),
+		strconv.FormatInt(row.Failures, 10),
 		strconv.FormatInt(row.Errors, 10),
 		formatFloat(row.P50MS, 3),
 		formatFloat(row.P99MS, 3),
 		formatFloat(row.MaxMS, 3),
+		formatFloat(row.LagP99MS, 3),
 		strconv.FormatBool(row.Warmup),
 	}
 	if err := tw.w.Write(rec); err != nil {
@@ -105,7 +125,7 @@ func ReadTimeline(r io.Reader) ([]TimelineRow, error) {
 		return nil, fmt.Errorf("%w: empty, expected the header %v", ErrBadTimeline, TimelineHeader)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadTimeline, err)
+		return nil, fmt.Errorf("%w: %w (expected the header %v)", ErrBadTimeline, err, TimelineHeader)
 	}
 	for i, name := range TimelineHeader {
 		if head[i] != name {
@@ -122,24 +142,41 @@ func ReadTimeline(r io.Reader) ([]TimelineRow, error) {
 			return nil, fmt.Errorf("%w: %w", ErrBadTimeline, err)
 		}
 		var row TimelineRow
-		floats := []*float64{&row.Second, &row.IntendedRate, &row.AchievedRate, nil, &row.P50MS, &row.P99MS, &row.MaxMS}
-		for i, dst := range floats {
-			if dst == nil {
+		// The columns before warmup, in order, so the first bad one is named.
+		cols := []struct {
+			f *float64
+			n *int64
+		}{
+			{f: &row.Second}, {f: &row.LengthS},
+			{n: &row.Intended}, {n: &row.Unsent}, {n: &row.Failures}, {n: &row.Errors},
+			{f: &row.P50MS}, {f: &row.P99MS}, {f: &row.MaxMS}, {f: &row.LagP99MS},
+		}
+		for i, c := range cols {
+			if c.n != nil {
+				v, err := strconv.ParseInt(rec[i], 10, 64)
+				if err != nil || v < 0 {
+					return nil, fmt.Errorf("%w: line %d column %s: expected a non-negative integer, got %q", ErrBadTimeline, line, TimelineHeader[i], rec[i])
+				}
+				*c.n = v
 				continue
 			}
 			v, err := strconv.ParseFloat(rec[i], 64)
 			if err != nil || !finite(v) || v < 0 {
 				return nil, fmt.Errorf("%w: line %d column %s: expected a non-negative number, got %q", ErrBadTimeline, line, TimelineHeader[i], rec[i])
 			}
-			*dst = v
+			*c.f = v
 		}
-		row.Errors, err = strconv.ParseInt(rec[3], 10, 64)
-		if err != nil || row.Errors < 0 {
-			return nil, fmt.Errorf("%w: line %d column errors: expected a non-negative integer, got %q", ErrBadTimeline, line, rec[3])
-		}
-		row.Warmup, err = strconv.ParseBool(rec[7])
+		row.Warmup, err = strconv.ParseBool(rec[10])
 		if err != nil {
-			return nil, fmt.Errorf("%w: line %d column warmup: expected true or false, got %q", ErrBadTimeline, line, rec[7])
+			return nil, fmt.Errorf("%w: line %d column warmup: expected true or false, got %q", ErrBadTimeline, line, rec[10])
+		}
+		switch {
+		case row.Unsent > row.Intended:
+			return nil, fmt.Errorf("%w: line %d: unsent %d is more than intended %d", ErrBadTimeline, line, row.Unsent, row.Intended)
+		case row.Errors > row.Intended-row.Unsent:
+			return nil, fmt.Errorf("%w: line %d: errors %d are more than the %d requests sent (intended minus unsent)", ErrBadTimeline, line, row.Errors, row.Intended-row.Unsent)
+		case row.Failures > row.Errors:
+			return nil, fmt.Errorf("%w: line %d: failures %d are more than errors %d (failures are errors)", ErrBadTimeline, line, row.Failures, row.Errors)
 		}
 		rows = append(rows, row)
 	}

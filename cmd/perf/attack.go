@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +45,7 @@ type attackOptions struct {
 	maxWorkers  int
 	keepalive   bool
 	name        string
+	nameSet     bool // --name was given: a shard does not name itself
 	outDir      string
 	slos        []string
 	output      string
@@ -101,6 +104,7 @@ Exit codes: 0 ok, 2 bad flags or expressions, 3 an SLO failed, 5 run invalid
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.command = append([]string{"perf"}, os.Args[1:]...)
+			o.nameSet = cmd.Flags().Changed("name")
 			o.stdin = cmd.InOrStdin()
 			if !cmd.Flags().Changed("progress") {
 				o.progress = isTerminal(os.Stderr)
@@ -124,9 +128,9 @@ Exit codes: 0 ok, 2 bad flags or expressions, 3 an SLO failed, 5 run invalid
 	f.DurationVar(&o.timeout, "timeout", harness.DefaultTimeout, "request timeout")
 	f.IntVar(&o.connections, "connections", harness.DefaultConnections, "maximum connections open at once")
 	f.IntVar(&o.workers, "workers", harness.DefaultWorkers, "initial workers (each holds one keep-alive connection)")
-	f.IntVar(&o.maxWorkers, "max-workers", harness.DefaultMaxWorkers, "maximum workers, added while requests fall due with every worker busy")
+	f.IntVar(&o.maxWorkers, "max-workers", 0, "maximum workers (default: rate x --timeout, within --connections and the open-file limit)")
 	f.BoolVar(&o.keepalive, "keepalive", true, "reuse connections (false: a new connection per request)")
-	f.StringVar(&o.name, "name", "attack", "label of the run (in its directory name and run.json)")
+	f.StringVar(&o.name, "name", "attack", "label of the run (in its directory name and run.json); with --shard i/n, shard-i unless given")
 	f.StringVar(&o.outDir, "out-dir", "perf-results", "parent directory of run directories")
 	f.StringArrayVar(&o.slos, "slo", nil, "SLO gate, e.g. 'p99<=25ms', 'errors<=0', 'errors<=0.1%', 'rate>=49000' (repeatable)")
 	f.StringVarP(&o.output, "output", "o", "text", "summary format on stdout: text or json")
@@ -174,12 +178,15 @@ func (o *attackOptions) plan() (*attackPlan, error) {
 	if !(o.minAchieved > 0 && o.minAchieved <= 100) {
 		return nil, fmt.Errorf("--min-achieved %v: want a percentage above 0, at most 100", o.minAchieved)
 	}
-	for flag, v := range map[string]int{"--connections": o.connections, "--workers": o.workers, "--max-workers": o.maxWorkers} {
+	for flag, v := range map[string]int{"--connections": o.connections, "--workers": o.workers} {
 		if v < 1 {
 			return nil, fmt.Errorf("%s %d: must be at least 1", flag, v)
 		}
 	}
-	if o.workers > o.maxWorkers {
+	if o.maxWorkers < 0 {
+		return nil, fmt.Errorf("--max-workers %d: must be at least 1 (or 0: derived from the rate and --timeout)", o.maxWorkers)
+	}
+	if o.maxWorkers > 0 && o.workers > o.maxWorkers {
 		return nil, fmt.Errorf("--workers %d is above --max-workers %d", o.workers, o.maxWorkers)
 	}
 	if o.pprof != "" {
@@ -196,6 +203,11 @@ func (o *attackOptions) plan() (*attackPlan, error) {
 	if o.shard != "" {
 		if shard, err = harness.ParseShard(o.shard); err != nil {
 			return nil, err
+		}
+		if !o.nameSet {
+			// Shards name themselves, so that their run directories
+			// (<UTC>-shard-i) are found by one pattern for report merge.
+			o.name = fmt.Sprintf("shard-%d", shard.Index+1)
 		}
 	}
 	if p.slos, err = results.ParseSLOs(o.slos); err != nil {
@@ -285,7 +297,6 @@ func runAttack(ctx context.Context, o *attackOptions, stdout, stderr io.Writer) 
 	var (
 		hlog     *results.HlogWriter
 		timeline = results.NewTimelineWriter(timelineFile)
-		perSec   = p.opts.PlannedRate()
 	)
 	p.opts.OnInterval = func(iv results.Interval) error {
 		if hlog == nil {
@@ -297,7 +308,7 @@ func runAttack(ctx context.Context, o *attackOptions, stdout, stderr io.Writer) 
 		if err := hlog.WriteInterval(iv); err != nil {
 			return err
 		}
-		return timeline.WriteInterval(iv, perSec)
+		return timeline.WriteInterval(iv)
 	}
 	if o.progress {
 		p.opts.OnProgress = func(pr harness.Progress) {
@@ -373,9 +384,10 @@ func runAttack(ctx context.Context, o *attackOptions, stdout, stderr io.Writer) 
 	if err := errors.Join(hlogFile.Sync(), timelineFile.Sync()); err != nil {
 		return fmt.Errorf("write %s: %w", dir, err)
 	}
-	// The generator's CPU over the measured window, for its health: from
-	// the same samples host.json keeps.
-	out.CPU = results.ProcessCPU(samples.GeneratorSince(out.MeasureStart))
+	// The generator's CPU, and that of its cores, over the measured window,
+	// for its health: from the same samples host.json keeps.
+	window := samples.GeneratorSince(out.MeasureStart)
+	out.CPU, out.HostCPU = results.ProcessCPU(window), results.AffinityCPU(window)
 	if err := results.WriteHostSamples(filepath.Join(dir, results.HostFile), samples); err != nil {
 		warnings = append(warnings, err.Error())
 	}
@@ -395,13 +407,52 @@ func runAttack(ctx context.Context, o *attackOptions, stdout, stderr io.Writer) 
 	if err := results.Report(stdout, o.output, run); err != nil {
 		return err
 	}
+	explainFailures(stderr, run)
 	switch {
 	case !run.Valid:
 		return silent(exitInvalid, fmt.Errorf("run invalid: %s", strings.Join(run.InvalidReasons, "; ")))
 	case failed(run.SLO):
 		return silent(exitGate, errors.New("an SLO failed"))
+	case results.MostFailed(run):
+		return silent(exitGate, errors.New("most requests failed"))
 	}
 	return nil
+}
+
+// failureHints say what to do about an error kind, where the fix is the
+// user's.
+var failureHints = map[string]string{
+	harness.KindTLSCertificate: "the target's certificate is not trusted here; --insecure skips verification",
+	harness.KindTLSPlainHTTP:   "the target answered in plain HTTP; use an http:// URL",
+	harness.KindRefused:        "nothing accepts connections at the target's address",
+	harness.KindNoPort:         "the generator ran out of local ports; keep connections alive (--keepalive, the default) or widen net.ipv4.ip_local_port_range (perf tune apply load-generator)",
+	harness.KindNoFiles:        "the generator ran out of file descriptors; raise its open-file limit (LimitNOFILE=, ulimit -n)",
+}
+
+// explainFailures prints, for each kind of failure, how many requests it
+// took, its first message, and a hint where one applies, so a failure is
+// never only a count in a table.
+func explainFailures(w io.Writer, run *results.Run) {
+	kinds := make([]string, 0, len(run.ErrorKinds))
+	for k := range run.ErrorKinds {
+		kinds = append(kinds, k)
+	}
+	slices.SortFunc(kinds, func(a, b string) int {
+		return cmp.Or(cmp.Compare(run.ErrorKinds[b], run.ErrorKinds[a]), cmp.Compare(a, b))
+	})
+	for _, k := range kinds {
+		fmt.Fprintf(w, "perf: %d requests failed: %s", run.ErrorKinds[k], k)
+		if m := run.ErrorMessages[k]; m != "" {
+			fmt.Fprintf(w, " (first: %s)", m)
+		}
+		fmt.Fprintln(w)
+		if h := failureHints[k]; h != "" {
+			fmt.Fprintf(w, "perf: hint: %s\n", h)
+		}
+	}
+	if run.Retries > 0 {
+		fmt.Fprintf(w, "perf: %d requests were sent again: a kept-alive connection closed before answering (see README, When perf retries)\n", run.Retries)
+	}
 }
 
 func failed(vs []results.Verdict) bool {
@@ -422,7 +473,7 @@ func newRun(o *attackOptions, p *attackPlan, out *harness.Outcome, health harnes
 		Command:     o.command,
 		Name:        o.name,
 		StartedAt:   out.Started.UTC(),
-		DurationS:   out.Ended.Sub(out.MeasureStart).Seconds(),
+		DurationS:   out.Window.Seconds(),
 		WarmupS:     o.warmup.Seconds(),
 		Target:      p.opts.Targets.String(),
 		Rate: results.Rate{
@@ -430,10 +481,13 @@ func newRun(o *attackOptions, p *attackPlan, out *harness.Outcome, health harnes
 			Achieved: out.Achieved,
 			Plan:     p.opts.Rate.String(),
 		},
-		Requests:    out.Requests,
-		Errors:      out.Errors,
-		StatusCodes: out.StatusCodes,
-		ErrorKinds:  out.ErrorKinds,
+		Requests:      out.Requests,
+		Unsent:        out.Unsent,
+		Errors:        out.Errors,
+		StatusCodes:   out.StatusCodes,
+		ErrorKinds:    out.ErrorKinds,
+		ErrorMessages: out.ErrorMessages,
+		Retries:       out.Retries,
 		Latency: results.Latency{
 			Corrected: results.Summarize(out.Corrected),
 			Service:   results.Summarize(out.Service),
@@ -441,10 +495,13 @@ func newRun(o *attackOptions, p *attackPlan, out *harness.Outcome, health harnes
 		Lag:         results.SummarizeLag(out.Lag),
 		Interrupted: out.Interrupted,
 		Generator: results.Generator{
-			CPUMeanPercent: out.CPU.MeanPercent,
-			CPUMaxPercent:  out.CPU.MaxPercent,
-			Workers:        out.Workers,
-			MaxLagMS:       float64(health.MaxLag) / 1e6,
+			CPUMeanPercent:     out.CPU.MeanPercent,
+			CPUMaxPercent:      out.CPU.MaxPercent,
+			HostCPUMeanPercent: out.HostCPU.MeanPercent,
+			HostCPUMaxPercent:  out.HostCPU.MaxPercent,
+			Workers:            out.Workers,
+			MaxWorkers:         out.MaxWorkers,
+			MaxLagMS:           float64(health.MaxLag) / 1e6,
 		},
 		Host: hostFacts(),
 	}
@@ -453,7 +510,10 @@ func newRun(o *attackOptions, p *attackPlan, out *harness.Outcome, health harnes
 		run.Rate.Plan = fmt.Sprintf("%s shard %d/%d", run.Rate.Plan, p.opts.Shard.Index+1, p.opts.Shard.Count)
 	}
 	run.InvalidReasons = health.Check(out)
-	if out.Interrupted {
+	switch {
+	case out.Interrupted && out.Window == 0:
+		run.InvalidReasons = append(run.InvalidReasons, "interrupted during the warm-up: the measured window is empty")
+	case out.Interrupted:
 		run.InvalidReasons = append(run.InvalidReasons,
 			fmt.Sprintf("interrupted after %.1fs of the planned %s", run.DurationS, o.duration))
 	}

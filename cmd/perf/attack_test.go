@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -368,4 +370,113 @@ func TestAttackInterrupt(t *testing.T) {
 	if n := lg.Total(results.TagCorrected, false).TotalCount(); n != run.Requests {
 		t.Errorf("hlog holds %d requests, run.json %d", n, run.Requests)
 	}
+}
+
+// cancelOnWrite cancels a context at the first write: handed perf as its
+// stderr, it interrupts an attack as soon as the attack says it started.
+type cancelOnWrite struct {
+	bytes.Buffer
+	cancel context.CancelFunc
+}
+
+func (w *cancelOnWrite) Write(p []byte) (int, error) {
+	w.cancel()
+	return w.Buffer.Write(p)
+}
+
+// TestAttackSaysWhatFailed checks that failures are explained where a user
+// looks: the verdict first in the summary, each error kind's first message
+// (and a hint) on stderr and in run.json, warnings in the text summary; that
+// a run where most requests failed does not exit 0; and that an interrupt
+// in the warm-up reports an empty window, never a negative one.
+func TestAttackSaysWhatFailed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String() + "/"
+	ln.Close()
+	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	tlsSrv.StartTLS()
+	defer tlsSrv.Close()
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer plain.Close()
+	notFound := httptest.NewServer(http.NotFoundHandler()) // a target without pprof
+	defer notFound.Close()
+
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stdout []string
+		stderr []string
+	}{
+		{"closed port", []string{"--url", closed}, exitGate,
+			[]string{"verdict       MOST REQUESTS FAILED: 25 of 25 (100%): connection refused=25", "p50                   -        -"},
+			[]string{"perf: 25 requests failed: connection refused (first: dial tcp", "perf: hint: nothing accepts connections"}},
+		{"self-signed certificate", []string{"--url", tlsSrv.URL}, exitGate,
+			[]string{"error kinds   tls certificate=25"},
+			[]string{"x509: certificate signed by unknown authority", "--insecure skips verification"}},
+		{"pprof missing", []string{"--url", plain.URL, "--pprof", notFound.URL}, exitOK,
+			[]string{"verdict       VALID", "warnings", "404 Not Found"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := t.TempDir()
+			args := append([]string{"attack", "--rate", "50", "--duration", "500ms", "--out-dir", out, "--max-lag", "1s"}, tc.args...)
+			code, stdout, stderr := perf(t, args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, stdout, stderr)
+			}
+			if !strings.HasPrefix(stdout, "Run ") || !strings.Contains(strings.SplitN(stdout, "\n", 3)[1], "verdict") {
+				t.Errorf("the summary does not open with the verdict:\n%s", stdout)
+			}
+			for _, want := range tc.stdout {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, stdout)
+				}
+			}
+			for _, want := range tc.stderr {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr)
+				}
+			}
+			run := readRunJSON(t, onlyRunDir(t, out))
+			for kind := range run.ErrorKinds {
+				if run.ErrorMessages[kind] == "" {
+					t.Errorf("run.json has no message for %q: %v", kind, run.ErrorMessages)
+				}
+			}
+		})
+	}
+
+	t.Run("interrupt in the warm-up", func(t *testing.T) {
+		out := t.TempDir()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		stderr := &cancelOnWrite{cancel: cancel}
+		var stdout bytes.Buffer
+		code := run(ctx, []string{"attack", "--url", plain.URL, "--rate", "50", "--warmup", "5s", "--duration", "5s", "--out-dir", out},
+			strings.NewReader(""), &stdout, stderr)
+		if code != exitInvalid {
+			t.Fatalf("exit %d, want %d\n%s\n%s", code, exitInvalid, stdout.String(), stderr.String())
+		}
+		r := readRunJSON(t, onlyRunDir(t, out))
+		if !r.Interrupted || r.DurationS != 0 || r.Requests != 0 || !strings.Contains(strings.Join(r.InvalidReasons, ";"), "interrupted during the warm-up") {
+			t.Errorf("interrupted %v duration_s %v requests %d reasons %v", r.Interrupted, r.DurationS, r.Requests, r.InvalidReasons)
+		}
+		if !strings.Contains(stdout.String(), "duration      0s (+5s warm-up)") {
+			t.Errorf("summary:\n%s", stdout.String())
+		}
+	})
+
+	t.Run("a shard names itself", func(t *testing.T) {
+		out := t.TempDir()
+		if code, stdout, stderr := perf(t, "attack", "--url", plain.URL, "--rate", "50", "--duration", "200ms", "--shard", "2/3", "--out-dir", out, "--max-lag", "1s"); code != exitOK {
+			t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		if dir := onlyRunDir(t, out); !strings.HasSuffix(dir, "-shard-2") || readRunJSON(t, dir).Name != "shard-2" {
+			t.Errorf("run directory %s, want one named shard-2", dir)
+		}
+	})
 }

@@ -54,8 +54,7 @@ func writeCompareRun(t *testing.T, dir string, r *results.Run) string {
 
 // writeRunDir writes a run directory with the results writers: run.json
 // from run, and latency.hlog and timeline.csv from intervals, the log
-// starting at run.StartedAt. Intervals that carry no Intended count take
-// run's target rate in the timeline. It returns dir.
+// starting at run.StartedAt. It returns dir.
 func writeRunDir(t *testing.T, dir string, run *results.Run, intervals []results.Interval) string {
 	t.Helper()
 	writeCompareRun(t, dir, run)
@@ -69,7 +68,7 @@ func writeRunDir(t *testing.T, dir string, run *results.Run, intervals []results
 		if err := hw.WriteInterval(iv); err != nil {
 			t.Fatal(err)
 		}
-		if err := tw.WriteInterval(iv, run.Rate.Target); err != nil {
+		if err := tw.WriteInterval(iv); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -239,7 +238,7 @@ func writeHTMLRunDir(t *testing.T, dir string) {
 		iv := results.Interval{
 			Start: run.StartedAt.Add(time.Duration(sec) * time.Second), End: run.StartedAt.Add(time.Duration(sec+1) * time.Second),
 			Warmup: sec == 0, Corrected: results.NewHistogram(), Service: results.NewHistogram(), Lag: results.NewHistogram(),
-			Intended: 200, Completed: 200,
+			Intended: 200,
 		}
 		for i := 0; i < 200; i++ {
 			d := time.Millisecond + time.Duration(i*i)*time.Microsecond/10

@@ -65,7 +65,7 @@ func writeMergeSource(t *testing.T, parent, name string, start time.Time, second
 		iv := results.Interval{
 			Start: start.Add(time.Duration(i) * time.Second), End: start.Add(time.Duration(i+1) * time.Second),
 			Corrected: results.NewHistogram(), Service: results.NewHistogram(), Lag: results.NewHistogram(),
-			Intended: int64(len(lat)), Completed: int64(len(lat)),
+			Intended: int64(len(lat)),
 		}
 		for _, d := range lat {
 			results.Record(iv.Corrected, d)

@@ -19,3 +19,19 @@ func UsableCores() int {
 	}
 	return n
 }
+
+// affinityCores lists the cores this process may run on (its CPU affinity),
+// or nil when that cannot be read.
+func affinityCores() []int {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil || set.Count() == 0 {
+		return nil
+	}
+	var cores []int
+	for i := 0; len(cores) < set.Count() && i < 1<<12; i++ {
+		if set.IsSet(i) {
+			cores = append(cores, i)
+		}
+	}
+	return cores
+}

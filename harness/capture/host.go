@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -309,6 +310,7 @@ type sampler struct {
 	root      string
 	proc      *process.Process
 	cores     int
+	affinity  map[string]bool // names ("cpu3") of the cores the process may run on; nil: all
 	maxTCP    int
 	start     time.Time
 	prev      reading
@@ -336,6 +338,12 @@ func newSampler(ctx context.Context, opts HostOptions) (*sampler, error) {
 		pid = int32(os.Getpid())
 		if s.cores == 0 {
 			s.cores = UsableCores()
+		}
+		if cores := affinityCores(); cores != nil {
+			s.affinity = map[string]bool{}
+			for _, c := range cores {
+				s.affinity["cpu"+strconv.Itoa(c)] = true
+			}
 		}
 	}
 	if s.cores <= 0 {
@@ -404,7 +412,7 @@ func (s *sampler) sample() (results.HostSample, error) {
 		smp.ProcCPUPercent = 100 * smp.ProcCPUCores / float64(s.cores)
 	}
 	if len(cur.perCore) > 0 && len(cur.perCore) == len(prev.perCore) {
-		var busy, all float64
+		var busy, all, affBusy, affAll float64
 		smp.PerCore = make([]float64, len(cur.perCore))
 		for i := range cur.perCore {
 			b0, a0 := busyAll(prev.perCore[i])
@@ -412,8 +420,13 @@ func (s *sampler) sample() (results.HostSample, error) {
 			smp.PerCore[i] = percent(b1-b0, a1-a0)
 			busy += b1 - b0
 			all += a1 - a0
+			if s.affinity == nil || s.affinity[cur.perCore[i].CPU] {
+				affBusy += b1 - b0
+				affAll += a1 - a0
+			}
 		}
 		smp.HostCPUPercent = percent(busy, all)
+		smp.AffinityCPUPercent = percent(affBusy, affAll)
 	}
 	runtime.Gosched()
 	if m, err := s.proc.MemoryInfoWithContext(s.env); err == nil {

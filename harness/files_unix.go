@@ -1,0 +1,16 @@
+//go:build unix
+
+package harness
+
+import "golang.org/x/sys/unix"
+
+// openFileLimit is how many files this process may hold open (its soft
+// RLIMIT_NOFILE, which the Go runtime raises to the hard limit at start), or
+// 0 when unknown.
+func openFileLimit() int {
+	var r unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &r); err != nil || r.Cur > 1<<30 {
+		return 0
+	}
+	return int(r.Cur)
+}

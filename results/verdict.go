@@ -1,0 +1,62 @@
+package results
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// MostFailed reports whether more than half of the run's requests failed
+// (no response, or an error status). The latency of such a run describes
+// the few requests that succeeded, not the target, so every report says so
+// first, and perf attack exits as for a failed gate.
+func MostFailed(r *Run) bool { return r.Requests > 0 && 2*r.Errors > r.Requests }
+
+// Headline is the run's verdict in words, the first line of every report:
+// what a reader must know before any number. It names each thing that went
+// wrong (interrupted, invalid, most requests failed, SLOs failed), or says
+// the run passed.
+func Headline(r *Run) string {
+	var bad []string
+	if r.Interrupted {
+		bad = append(bad, "INTERRUPTED")
+	}
+	if !r.Valid {
+		bad = append(bad, "INVALID: the generator could not keep the plan")
+	}
+	if MostFailed(r) {
+		bad = append(bad, fmt.Sprintf("MOST REQUESTS FAILED: %d of %d (%s%%): %s",
+			r.Errors, r.Requests, formatFloat(100*float64(r.Errors)/float64(r.Requests), 1), failureText(r)))
+	}
+	failed := 0
+	for _, v := range r.SLO {
+		if !v.OK {
+			failed++
+		}
+	}
+	if failed > 0 {
+		bad = append(bad, fmt.Sprintf("%d of %d SLOs FAILED", failed, len(r.SLO)))
+	}
+	switch {
+	case len(bad) > 0:
+		return strings.Join(bad, "; ")
+	case len(r.SLO) > 0:
+		return "PASS: a valid run that met every SLO"
+	}
+	return "VALID: the generator kept the plan (no SLO given)"
+}
+
+// failureText lists what failed: transport failures by kind and error
+// statuses, the most frequent first.
+func failureText(r *Run) string {
+	m := map[string]int64{}
+	for k, n := range r.ErrorKinds {
+		m[k] += n
+	}
+	for code, n := range r.StatusCodes {
+		if c, err := strconv.Atoi(code); err != nil || c < 200 || c >= 400 {
+			m["status "+code] += n
+		}
+	}
+	return countsText(m, true)
+}
