@@ -382,6 +382,7 @@ func mergeRuns(srcs []*mergeSource, dirs []string, out string) *Run {
 		hostSum += r.Generator.HostCPUMeanPercent
 		run.Generator.HostCPUMaxPercent = math.Max(run.Generator.HostCPUMaxPercent, r.Generator.HostCPUMaxPercent)
 		run.Generator.MaxLagMS = math.Max(run.Generator.MaxLagMS, r.Generator.MaxLagMS)
+		run.Generator.MaxCPUPercent = math.Max(run.Generator.MaxCPUPercent, r.Generator.MaxCPUPercent)
 		for _, v := range r.SLO {
 			if !slices.Contains(exprs, v.Expr) {
 				exprs = append(exprs, v.Expr)

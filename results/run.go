@@ -123,6 +123,9 @@ type Generator struct {
 	MaxWorkers int `json:"max_workers,omitempty"`
 	// MaxLagMS is the bound on send-lag p99 beyond which the run is invalid.
 	MaxLagMS float64 `json:"max_lag_ms"`
+	// MaxCPUPercent is the mean generator CPU at or above which the run is
+	// invalid as saturated (0 in runs written before it was recorded).
+	MaxCPUPercent float64 `json:"max_cpu_percent,omitempty"`
 }
 
 // Host describes the machine the generator ran on.

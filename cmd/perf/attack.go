@@ -502,6 +502,7 @@ func newRun(o *attackOptions, p *attackPlan, out *harness.Outcome, health harnes
 			Workers:            out.Workers,
 			MaxWorkers:         out.MaxWorkers,
 			MaxLagMS:           float64(health.MaxLag) / 1e6,
+			MaxCPUPercent:      health.MaxCPU,
 		},
 		Host: hostFacts(),
 	}
