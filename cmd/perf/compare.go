@@ -69,8 +69,9 @@ file, the Markdown is appended to it as well; --junit FILE writes one test case
 a gate (and one "valid runs" case) for CI test reports.
 
 Exit codes: 0 every gate passed, 3 a gate failed, 5 a run of either side is
-invalid (its generator was saturated: its numbers cannot be trusted, whatever
-the gates say), 2 a malformed gate or flag, 1 a run that cannot be read.`,
+invalid (its generator could not keep the plan: its numbers cannot be
+trusted, whatever the gates say), 2 a malformed gate or flag or a pattern
+that matches nothing, 1 a run that cannot be read.`,
 		Example: `  # one run a side
   perf compare perf-results/base perf-results/candidate --gate 'p99<=+10%'
 
@@ -188,6 +189,13 @@ func runCompare(ctx context.Context, opts *compareOptions) error {
 func readCompareSide(args []string) ([]string, []*results.Run, error) {
 	var dirs []string
 	for _, a := range args {
+		// A pattern that matches nothing is the user's mistake, not an
+		// unreadable run: a usage error, as in perf report.
+		for _, item := range strings.Split(a, ",") {
+			if _, err := expandGlob(strings.TrimSpace(item)); err != nil {
+				return nil, nil, err
+			}
+		}
 		d, err := results.FindRunDirs(a)
 		if err != nil {
 			return nil, nil, err

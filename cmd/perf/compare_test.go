@@ -204,6 +204,8 @@ func TestCompareInvalidInput(t *testing.T) {
 		{"one argument", []string{base}, exitUsage, "accepts 2 arguments"},
 		{"bad output", []string{base, base, "--output", "html"}, exitUsage, `--output "html": expected text, json or markdown`},
 		{"mixed forms", []string{base, "--base", base, "--candidate", base}, exitUsage, "either as BASE CANDIDATE arguments or with --base"},
+		{"unmatched pattern", []string{base, filepath.Join(root, "cand-*")}, exitUsage, `candidate: run directories "` + filepath.Join(root, "cand-*") + `": the pattern matches nothing`},
+		{"unmatched pattern in a list", []string{base + "," + filepath.Join(root, "b?se-*"), base}, exitUsage, `run directories "` + filepath.Join(root, "b?se-*") + `": the pattern matches nothing`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

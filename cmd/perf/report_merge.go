@@ -27,7 +27,9 @@ func newReportMergeCmd() *cobra.Command {
 		Use:   "merge DIR... --out DIR",
 		Short: "Merge the runs of several load generators into one run directory",
 		Long: `Merge the run directories of load generators that attacked together
-(perf attack --shard i/n on n machines, say) into one new run directory.
+(perf attack --shard i/n on n machines, say) into one new run directory. A
+sharded run is named shard-i unless --name is given, so its directory is
+<UTC start>-shard-i.
 
 The latency histograms are added second by second of wall-clock time (each
 interval's start rounded to the nearest second), so the merged percentiles
@@ -42,14 +44,21 @@ the merged run.
 The result is an ordinary run directory: perf report, perf compare and the
 HTML report read it like any other, and it can be merged again.
 
---out must be a new or an empty directory. The merged directory's path is
-printed on stdout.`,
-		Example: `  # four generators, each with one quarter of the rate plan
-  perf report merge gen-0/*-shard gen-1/*-shard gen-2/*-shard gen-3/*-shard --out perf-results/merged
+A glob that matches nothing (the shell then passes it on as it is) is a
+usage error naming the pattern; a quoted glob is expanded here. --out must be
+a new or an empty directory. The merged directory's path is printed on
+stdout.`,
+		Example: `  # four generators (perf attack --shard i/4 on each), each with one quarter of
+  # the rate plan, their run directories copied to gen-0 .. gen-3
+  perf report merge gen-*/perf-results/*-shard-* --out perf-results/merged
   perf report perf-results/merged`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.dirs = args
+			dirs, err := expandRunArgs(args)
+			if err != nil {
+				return err
+			}
+			o.dirs = dirs
 			o.stdout = cmd.OutOrStdout()
 			o.stderr = cmd.ErrOrStderr()
 			if err := o.check(); err != nil {
