@@ -51,9 +51,12 @@ When a side holds a single run, the medians are compared directly. With two
 runs or more a side, each metric's change is tested with the two-sided
 Mann-Whitney U test on the per-run values, as benchstat does, at --alpha
 (0.05): "~" marks a change that is not significant, and a delta gate fails
-only on a significant change. With three runs or fewer a side no change can be
-significant at 0.05 (the smallest possible p is 0.1 for 3+3); use at least 4
-runs a side, 5 or more to see moderate changes.
+only on a significant change. At alpha 0.05 at least 4 runs a side are needed:
+with 3+3 the smallest possible p is 0.1, so no change can be significant. With
+4+4 a change is significant only when every candidate run is beyond every base
+run (p 0.029; one pair out of order gives 0.057). Use 5 or more runs a side:
+with 5+5 a change still shows when two of the 25 base-candidate pairs are out
+of order (p 0.032).
 
 Gates (--gate, repeatable). A signed limit bounds the change from the base; an
 unsigned one bounds the value of every candidate run:
