@@ -27,6 +27,9 @@ type compareOptions struct {
 	stepSummary string
 
 	stdout, stderr io.Writer
+	// command names this command in messages: "perf compare", or the
+	// name perf was installed under.
+	command string
 }
 
 func newCompareCmd() *cobra.Command { return compareCmd(runCompare) }
@@ -110,6 +113,7 @@ that matches nothing, 1 a run that cannot be read.`,
 			}
 			opts.stepSummary = os.Getenv("GITHUB_STEP_SUMMARY")
 			opts.stdout, opts.stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			opts.command = cmd.CommandPath()
 			return runF(cmd.Context(), opts)
 		},
 	}
@@ -173,7 +177,7 @@ func runCompare(ctx context.Context, opts *compareOptions) error {
 	}
 
 	if !c.Valid {
-		fmt.Fprintf(opts.stderr, "perf compare: invalid runs, the comparison cannot pass: %s\n", strings.Join(c.InvalidReasons, "; "))
+		fmt.Fprintf(opts.stderr, "%s: invalid runs, the comparison cannot pass: %s\n", opts.command, strings.Join(c.InvalidReasons, "; "))
 		return silent(exitInvalid, errors.New("invalid runs"))
 	}
 	if failed := c.Failed(); len(failed) > 0 {
@@ -181,7 +185,7 @@ func runCompare(ctx context.Context, opts *compareOptions) error {
 		for i, g := range failed {
 			names[i] = g.Gate
 		}
-		fmt.Fprintf(opts.stderr, "perf compare: %d of %d gates failed: %s\n", len(failed), len(c.Gates), strings.Join(names, ", "))
+		fmt.Fprintf(opts.stderr, "%s: %d of %d gates failed: %s\n", opts.command, len(failed), len(c.Gates), strings.Join(names, ", "))
 		return silent(exitGate, errors.New("gates failed"))
 	}
 	return nil

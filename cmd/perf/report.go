@@ -31,7 +31,7 @@ func newReportCmd() *cobra.Command {
 	o := &reportOptions{}
 	cmd := &cobra.Command{
 		Use:   "report DIR...",
-		Short: "Print run directories as text, JSON or Markdown",
+		Short: "Print run directories as text, JSON, Markdown or HTML",
 		Long: `Print one or more run directories written by perf attack. Several runs are
 printed side by side, one column a run.
 

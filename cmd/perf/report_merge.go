@@ -19,6 +19,8 @@ type reportMergeOptions struct {
 	out    string
 	stdout io.Writer
 	stderr io.Writer
+	// prog prefixes messages: perf, or the name perf was installed under.
+	prog string
 }
 
 func newReportMergeCmd() *cobra.Command {
@@ -61,6 +63,7 @@ stdout.`,
 			o.dirs = dirs
 			o.stdout = cmd.OutOrStdout()
 			o.stderr = cmd.ErrOrStderr()
+			o.prog = cmd.Root().Name()
 			if err := o.check(); err != nil {
 				return usageErr(err)
 			}
@@ -111,14 +114,14 @@ func runReportMerge(_ context.Context, o *reportMergeOptions) error {
 	// Every run directory has its HTML report; the merged data stands
 	// without it, so a failure here is only a warning.
 	if err := results.WriteRunHTML(o.out); err != nil {
-		fmt.Fprintf(o.stderr, "perf: warning: %v\n", err)
+		fmt.Fprintf(o.stderr, "%s: warning: %v\n", o.prog, err)
 	}
 	valid := "valid"
 	if !run.Valid {
 		valid = "INVALID"
 	}
-	fmt.Fprintf(o.stderr, "perf: merged %d runs: %d requests, %d errors, p99 %.3f ms, %s\n",
-		len(o.dirs), run.Requests, run.Errors, run.Latency.Corrected.P99, valid)
+	fmt.Fprintf(o.stderr, "%s: merged %d runs: %d requests, %d errors, p99 %.3f ms, %s\n",
+		o.prog, len(o.dirs), run.Requests, run.Errors, run.Latency.Corrected.P99, valid)
 	fmt.Fprintln(o.stdout, o.out)
 	return nil
 }

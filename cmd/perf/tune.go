@@ -35,6 +35,8 @@ type tuneApplyOptions struct {
 	Profile string
 	State   string
 	DryRun  bool
+	// prog is the name perf runs as, for the revert hint.
+	prog string
 }
 
 // tuneRevertOptions configures perf tune revert.
@@ -362,6 +364,7 @@ says what to put in the systemd unit (LimitNOFILE=) or limits.conf.
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Root, opts.Profile = parent.Root, args[0]
+			opts.prog = cmd.Root().Name()
 			return runTuneApply(cmd.OutOrStdout(), cmd.ErrOrStderr(), opts)
 		},
 	}
@@ -428,7 +431,7 @@ func runTuneApply(stdout, stderr io.Writer, opts *tuneApplyOptions) error {
 		return err
 	}
 	if !opts.DryRun {
-		fmt.Fprintf(stderr, "saved the previous values in %s; undo with: perf tune revert%s\n", state, tuneRevertHint(opts))
+		fmt.Fprintf(stderr, "saved the previous values in %s; undo with: %s tune revert%s\n", state, opts.prog, tuneRevertHint(opts))
 	}
 	return nil
 }
