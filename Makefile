@@ -25,8 +25,60 @@ vet:
 	@if [ -x "$(STATICCHECK)" ]; then echo "$(STATICCHECK) ./..."; $(STATICCHECK) ./...; \
 	else echo "staticcheck not installed: skipped (.ci/run installs it)"; fi
 
+# unit: every package's tests with the race detector. go test hides why a
+# test skipped unless -v, and -v buries everything else, so the verbose
+# output goes to $(TESTLOG) and the terminal shows each package's ok/FAIL
+# line, every skipped test with its reason (a missing java or chromium, say)
+# and, for a failed package, the whole output of each failed test, as go test
+# prints it without -v. The exit status is go test's. PKGS narrows it.
+TESTLOG ?= bin/test.log
+PKGS    ?= ./...
+
 unit:
-	$(GO) test -race -count=1 -timeout 8m ./...
+	@mkdir -p $(dir $(TESTLOG))
+	@echo "$(GO) test -race -count=1 -timeout 8m -v $(PKGS) > $(TESTLOG)"
+	@{ $(GO) test -race -count=1 -timeout 8m -v $(PKGS) 2>&1; echo $$? >$(TESTLOG).status; } | \
+	  tee $(TESTLOG) | awk "$$TEST_SUMMARY_AWK"; \
+	status=$$(cat $(TESTLOG).status 2>/dev/null); rm -f $(TESTLOG).status; \
+	echo "full output: $(TESTLOG)"; exit $${status:-1}
+
+# TEST_SUMMARY_AWK reads go test -v output. out[T] collects the lines test T
+# printed (go test -v names the test before its output changes hands:
+# === RUN, CONT or NAME); a package's ok/FAIL line prints what is kept.
+# out[""] holds lines of no test, such as another package's build errors,
+# until a package fails.
+define TEST_SUMMARY_AWK
+function reset() { split("", out); split("", done); nskip = 0; nfail = 0; nstart = 0; cur = "" }
+function show(name, indent,   n, i, l) {
+	n = split(out[name], l, "\n")
+	for (i = 1; i < n; i++) print indent l[i]
+}
+BEGIN { reset() }
+/^=== (RUN|PAUSE|CONT|NAME)/ { cur = $$3; if ($$2 == "RUN") started[++nstart] = cur; next }
+/^ *--- (PASS|FAIL|SKIP): / {
+	cur = $$3; done[cur] = 1
+	if ($$2 == "SKIP:") { skip[++nskip] = cur; skipline[cur] = $$0 }
+	if ($$2 == "FAIL:") { fail[++nfail] = cur; failline[cur] = $$0 }
+	next
+}
+/^(ok|FAIL|\?) *\t/ {
+	if ($$1 == "FAIL") {
+		show("", "")
+		for (i = 1; i <= nfail; i++) { print failline[fail[i]]; show(fail[i], "") }
+		for (i = 1; i <= nstart; i++) if (!(started[i] in done)) { print "--- UNFINISHED: " started[i]; show(started[i], "") }
+	}
+	print
+	for (i = 1; i <= nskip; i++) { l = skipline[skip[i]]; sub(/^ +/, "", l); print "    " l; show(skip[i], "    ") }
+	fflush()
+	keep = $$1 == "FAIL" ? "" : out[""]
+	reset()
+	out[""] = keep
+	next
+}
+/^(PASS|FAIL)$$/ { next }
+{ out[cur] = out[cur] $$0 "\n" }
+endef
+export TEST_SUMMARY_AWK
 
 test: fmt-check vet unit
 

@@ -108,11 +108,8 @@ func NewURLTargets(rawURL string, keys *KeySpace, o RequestOptions) (*Targets, e
 	if n > 0 && keys == nil {
 		return nil, fmt.Errorf("url %q has %s but no key space was given (--keys uniform:N)", rawURL, KeyPlaceholder)
 	}
-	u, err := url.Parse(strings.ReplaceAll(rawURL, KeyPlaceholder, "0"))
+	u, err := parseURL(rawURL, strings.ReplaceAll(rawURL, KeyPlaceholder, "0"))
 	if err != nil {
-		return nil, fmt.Errorf("url %q: %w", rawURL, err)
-	}
-	if err := checkURL(u); err != nil {
 		return nil, fmt.Errorf("url %q: %w", rawURL, err)
 	}
 	// The request target is the raw text after the authority, so that the
@@ -167,10 +164,7 @@ func ReadTargets(src io.Reader, name, format string, o RequestOptions) (*Targets
 		if err != nil {
 			return nil, fmt.Errorf("targets %s: target %d: %w", name, i, err)
 		}
-		u, err := url.Parse(tgt.URL)
-		if err == nil {
-			err = checkURL(u)
-		}
+		u, err := parseURL(tgt.URL, tgt.URL)
 		if err != nil {
 			return nil, fmt.Errorf("targets %s: target %d: url %q: %w", name, i, tgt.URL, err)
 		}
@@ -190,6 +184,28 @@ func ReadTargets(src io.Reader, name, format string, o RequestOptions) (*Targets
 	return t, nil
 }
 
+// parseURL parses text, the URL raw with any placeholder filled in, as an
+// absolute http or https URL. A URL typed without its scheme, such as
+// localhost:8080/v1/items/1 or 127.0.0.1:8080/v1/items/1, is not what
+// url.Parse makes of it (scheme "localhost"; a colon in the first path
+// segment): the error suggests raw with http:// before it.
+func parseURL(raw, text string) (*url.URL, error) {
+	u, err := url.Parse(text)
+	if err == nil {
+		err = checkURL(u)
+	}
+	if err == nil {
+		return u, nil
+	}
+	if !strings.Contains(text, "://") && (u == nil || (u.Scheme != "http" && u.Scheme != "https")) {
+		if h, herr := url.Parse("http://" + text); herr == nil && checkURL(h) == nil {
+			return nil, fmt.Errorf("no scheme; did you mean http://%s?", raw)
+		}
+	}
+	return nil, err
+}
+
+// checkURL accepts an absolute http or https URL with a host.
 func checkURL(u *url.URL) error {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return fmt.Errorf("scheme %q: want http or https", u.Scheme)

@@ -90,3 +90,45 @@ func FuzzReadTargets(f *testing.F) {
 		}
 	})
 }
+
+// TestURLWithoutScheme checks that a --url written without its scheme, as
+// people type host:port/path, gets the fix suggested instead of url.Parse's
+// puzzling reading of it (scheme "localhost", or a colon in the first path
+// segment); {key} placeholders stay in the suggestion.
+func TestURLWithoutScheme(t *testing.T) {
+	keys := mustKeys(t, "uniform:10")
+	for _, raw := range []string{
+		"localhost:8080/v1/items/1",
+		"127.0.0.1:8080/v1/items/1",
+		"localhost:8080/v1/items/{key}",
+		"127.0.0.1:8080/v1/items/{key}?x={key}",
+		"example.test/v1/items/{key}",
+		"[::1]:8080/v1/items/1",
+		"localhost:8080",
+	} {
+		want := `url "` + raw + `": no scheme; did you mean http://` + raw + `?`
+		_, err := NewURLTargets(raw, keys, RequestOptions{Method: "GET"})
+		if err == nil || err.Error() != want {
+			t.Errorf("NewURLTargets(%q) error = %v\nwant %s", raw, err, want)
+		}
+		// The suggestion works.
+		if _, err := NewURLTargets("http://"+raw, keys, RequestOptions{Method: "GET"}); err != nil {
+			t.Errorf("NewURLTargets(%q): %v", "http://"+raw, err)
+		}
+	}
+	// A target file's URL gets the same hint.
+	_, err := ReadTargets(strings.NewReader("GET localhost:8080/x\n"), "t.txt", "http", RequestOptions{})
+	if want := `url "localhost:8080/x": no scheme; did you mean http://localhost:8080/x?`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("ReadTargets error = %v, want it to contain %s", err, want)
+	}
+	// A URL with another scheme, or with no host, is not given the hint.
+	for raw, want := range map[string]string{
+		"ftp://localhost/x": `scheme "ftp": want http or https`,
+		"http:/x":           "no host",
+		"/v1/items/1":       `scheme "": want http or https`,
+	} {
+		if _, err := NewURLTargets(raw, nil, RequestOptions{Method: "GET"}); err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "did you mean") {
+			t.Errorf("NewURLTargets(%q) error = %v, want %q and no suggestion", raw, err, want)
+		}
+	}
+}

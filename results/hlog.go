@@ -36,7 +36,10 @@ const hlogMaxRatio = 1e6
 
 // warmupComment starts the comment line that records the end of the warm-up,
 // in seconds since the log's start. The reference tools ignore it as any
-// other comment; ReadHlog uses it to tell warm-up intervals apart.
+// other comment; ReadHlog uses it to tell warm-up intervals apart. perf
+// writes it once, after the last warm-up interval; logs written before
+// (up to perf's first releases) have one after each warm-up interval, each
+// with that interval's end, and ReadHlog takes the latest.
 const warmupComment = "#[perf warmup_end: "
 
 // HlogWriter streams intervals to an HdrHistogram interval log (format 1.3,
@@ -45,15 +48,25 @@ const warmupComment = "#[perf warmup_end: "
 // times are seconds since the log's start, which the header records as both
 // StartTime and BaseTime, so the reference tools read absolute times.
 //
-// Warm-up intervals are logged like the others; after each one the writer
-// writes a comment "#[perf warmup_end: SECONDS]" so that ReadHlog (and a
-// person passing -start to HistogramLogProcessor) can leave them out.
+// Warm-up intervals are logged like the others, and one comment
+// "#[perf warmup_end: SECONDS]" after the last of them records where the
+// warm-up ends, so that ReadHlog (and a person passing -start to
+// HistogramLogProcessor) can leave them out. The writer cannot know an
+// interval is the last of the warm-up until the next one comes: it writes
+// the comment just before the first interval that is not warm-up, with the
+// end of the warm-up interval before it; or, when the log ends during the
+// warm-up (a run interrupted then), in Close. A warm-up interval written
+// after the comment does not move it.
 //
 // An HlogWriter is not safe for concurrent use.
 type HlogWriter struct {
 	w     *bufio.Writer
 	start time.Time
 	enc   *v2Encoder
+	// warmupEnd is the end of the latest warm-up interval written, zero
+	// before the first; marked reports that the comment is written.
+	warmupEnd time.Time
+	marked    bool
 }
 
 // NewHlogWriter writes the log header to w and returns a writer whose
@@ -83,6 +96,9 @@ func (hw *HlogWriter) WriteInterval(iv Interval) error {
 		return fmt.Errorf("write hlog interval %s..%s: expected an interval after the log's start %s, end after start",
 			iv.Start.Format(time.RFC3339Nano), iv.End.Format(time.RFC3339Nano), hw.start.Format(time.RFC3339Nano))
 	}
+	if !iv.Warmup {
+		hw.markWarmupEnd()
+	}
 	for _, th := range []struct {
 		tag string
 		h   *hdrhistogram.Histogram
@@ -95,11 +111,33 @@ func (hw *HlogWriter) WriteInterval(iv Interval) error {
 		// its senders run between histograms.
 		runtime.Gosched()
 	}
-	if iv.Warmup {
-		fmt.Fprintf(hw.w, "%s%.3f]\n", warmupComment, iv.End.Sub(hw.start).Seconds())
+	if iv.Warmup && iv.End.After(hw.warmupEnd) {
+		hw.warmupEnd = iv.End
 	}
 	if err := hw.w.Flush(); err != nil {
 		return fmt.Errorf("write hlog interval at %.3fs: %w", start, err)
+	}
+	return nil
+}
+
+// markWarmupEnd writes the warm-up comment, once, when warm-up intervals
+// were written.
+func (hw *HlogWriter) markWarmupEnd() {
+	if hw.marked || hw.warmupEnd.IsZero() {
+		return
+	}
+	fmt.Fprintf(hw.w, "%s%.3f]\n", warmupComment, hw.warmupEnd.Sub(hw.start).Seconds())
+	hw.marked = true
+}
+
+// Close ends the log: when every interval written was warm-up, it writes
+// the warm-up comment, which would otherwise come with the first measured
+// interval. Call it after the last interval. It does not close the
+// underlying writer; calling it again does nothing more.
+func (hw *HlogWriter) Close() error {
+	hw.markWarmupEnd()
+	if err := hw.w.Flush(); err != nil {
+		return fmt.Errorf("write hlog: %w", err)
 	}
 	return nil
 }

@@ -45,7 +45,121 @@ func writeTestHlog(t testing.TB, ivs ...Interval) []byte {
 			t.Fatal(err)
 		}
 	}
+	if err := hw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return buf.Bytes()
+}
+
+// warmupMarkers returns the warm-up comment lines of a log and the index of
+// each among the log's lines.
+func warmupMarkers(data []byte) (markers []string, at []int) {
+	for i, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, warmupComment) {
+			markers = append(markers, l)
+			at = append(at, i)
+		}
+	}
+	return markers, at
+}
+
+// TestHlogWarmupMarkerOnce checks that the log holds one warm-up comment,
+// after the last warm-up interval, also when the run ended during the
+// warm-up, and none without a warm-up.
+func TestHlogWarmupMarkerOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		warmup []bool // one interval each
+		want   string // the one marker, or "" for none
+		after  string // the line just before the marker
+	}{
+		{"warm-up then measured", []bool{true, true, true, false, false}, "#[perf warmup_end: 3.000]", "Tag=lag,2.000,"},
+		{"interrupted during warm-up", []bool{true, true}, "#[perf warmup_end: 2.000]", "Tag=lag,1.000,"},
+		{"no warm-up", []bool{false, false}, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ivs []Interval
+			for i, w := range tc.warmup {
+				ivs = append(ivs, testInterval(i, 10, time.Millisecond, w))
+			}
+			data := writeTestHlog(t, ivs...)
+			markers, at := warmupMarkers(data)
+			if tc.want == "" {
+				if len(markers) != 0 {
+					t.Errorf("markers %q in a log without warm-up", markers)
+				}
+			} else if len(markers) != 1 || markers[0] != tc.want {
+				t.Errorf("markers %q, want exactly [%s]\n%s", markers, tc.want, data)
+			} else if prev := strings.Split(string(data), "\n")[at[0]-1]; !strings.HasPrefix(prev, tc.after) {
+				t.Errorf("marker follows %.40q, want the last warm-up interval (%s...)", prev, tc.after)
+			}
+
+			lg, err := ReadHlog(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n int64
+			for i, iv := range lg.Intervals[TagCorrected] {
+				if iv.Warmup != tc.warmup[i] {
+					t.Errorf("interval %d: Warmup = %v, want %v", i, iv.Warmup, tc.warmup[i])
+				}
+				if !tc.warmup[i] {
+					n += 10
+				}
+			}
+			if got := lg.Total(TagCorrected, false).TotalCount(); got != n {
+				t.Errorf("Total without warm-up counts %d, want %d", got, n)
+			}
+		})
+	}
+
+	// Close twice, or after the marker, adds nothing.
+	var buf bytes.Buffer
+	hw, err := NewHlogWriter(&buf, testStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range []bool{true, false} {
+		if err := hw.WriteInterval(testInterval(i, 1, time.Millisecond, w)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hw.Close()
+	hw.Close()
+	if m, _ := warmupMarkers(buf.Bytes()); len(m) != 1 {
+		t.Errorf("markers after Close twice: %q", m)
+	}
+}
+
+// TestReadHlogSeveralWarmupMarkers reads a log as perf wrote it before:
+// one marker after each warm-up interval, with that interval's end.
+func TestReadHlogSeveralWarmupMarkers(t *testing.T) {
+	data := writeTestHlog(t,
+		testInterval(0, 10, time.Millisecond, false),
+		testInterval(1, 10, time.Millisecond, false),
+		testInterval(2, 10, time.Millisecond, false))
+	var old []string
+	for _, l := range strings.Split(string(data), "\n") {
+		old = append(old, l)
+		for _, end := range []string{"1.000", "2.000"} {
+			start := map[string]string{"1.000": "0.000", "2.000": "1.000"}[end]
+			if strings.HasPrefix(l, "Tag=lag,"+start+",") {
+				old = append(old, "#[perf warmup_end: "+end+"]")
+			}
+		}
+	}
+	lg, err := ReadHlog(strings.NewReader(strings.Join(old, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lg.WarmupEnd != 2*time.Second {
+		t.Errorf("WarmupEnd = %v, want 2s", lg.WarmupEnd)
+	}
+	for i, iv := range lg.Intervals[TagService] {
+		if iv.Warmup != (i < 2) {
+			t.Errorf("interval %d: Warmup = %v", i, iv.Warmup)
+		}
+	}
 }
 
 func TestHlogRoundTrip(t *testing.T) {

@@ -151,19 +151,36 @@ func (pl *Plan) Apply(statePath string) error {
 		return &PermissionError{Keys: denied, Err: deniedErr}
 	}
 
-	if err := os.MkdirAll(filepath.Dir(statePath), 0o755); err != nil {
-		return fmt.Errorf("create state directory: %w", err)
-	}
-	unlock, err := lockState(statePath)
-	if err != nil {
-		return err
+	var created []string
+	var unlock func()
+	for {
+		dirs, err := makeStateDir(filepath.Dir(statePath))
+		if err != nil {
+			return err
+		}
+		for _, d := range dirs {
+			if !slices.Contains(created, d) {
+				created = append(created, d)
+			}
+		}
+		// Deepest first: the directories are one chain of parents.
+		slices.SortFunc(created, func(a, b string) int { return len(b) - len(a) })
+		unlock, err = lockState(statePath)
+		if err == nil {
+			break
+		}
+		// A revert removed the directory while this apply waited for it:
+		// make it again.
+		if !errors.Is(err, errStateDirGone) && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
 	}
 	defer unlock()
 	prev, err := os.ReadFile(statePath)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("read state %s: %w", statePath, err)
 	}
-	st := &State{Version: stateVersion, Root: pl.Root, Created: time.Now().UTC()}
+	st := &State{Version: stateVersion, Root: pl.Root, Created: time.Now().UTC(), CreatedDirs: created}
 	if prev != nil {
 		if st, err = parseState(prev, statePath); err != nil {
 			return err
@@ -181,6 +198,9 @@ func (pl *Plan) Apply(statePath string) error {
 		}
 	}
 	if err := st.write(statePath); err != nil {
+		if prev == nil {
+			removeStateDirs(statePath, st.CreatedDirs)
+		}
 		return err
 	}
 
@@ -203,8 +223,8 @@ func (pl *Plan) Apply(statePath string) error {
 			}
 			if prev != nil {
 				err = writeAtomic(statePath, prev)
-			} else {
-				err = os.Remove(statePath)
+			} else if err = os.Remove(statePath); err == nil {
+				removeStateDirs(statePath, st.CreatedDirs)
 			}
 			if err != nil {
 				werr.RestoreErr = fmt.Errorf("restore state %s: %w", statePath, err)
@@ -246,8 +266,15 @@ func writeRaw(path, content string) error {
 	return nil
 }
 
+// errStateDirGone reports a state directory that was removed or replaced
+// while lockState waited for its lock.
+var errStateDirGone = errors.New("state directory removed while waiting for its lock")
+
 // lockState takes an exclusive flock on the state file's directory, so two
-// applies or reverts with the same state file run one after the other.
+// applies or reverts with the same state file run one after the other. A
+// revert may remove the directory it held (see removeStateDirs): a lock
+// taken on a directory that is no longer at its path fails with
+// errStateDirGone, and the caller tries again.
 func lockState(statePath string) (unlock func(), err error) {
 	dir := filepath.Dir(statePath)
 	d, err := os.Open(dir)
@@ -258,10 +285,83 @@ func lockState(statePath string) (unlock func(), err error) {
 		d.Close()
 		return nil, fmt.Errorf("lock %s: %w", dir, err)
 	}
-	return func() {
+	unlock = func() {
 		syscall.Flock(int(d.Fd()), syscall.LOCK_UN)
 		d.Close()
-	}, nil
+	}
+	held, err := d.Stat()
+	if err != nil {
+		unlock()
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	if now, err := os.Stat(dir); err != nil || !os.SameFile(held, now) {
+		unlock()
+		return nil, fmt.Errorf("lock %s: %w", dir, errStateDirGone)
+	}
+	return unlock, nil
+}
+
+// makeStateDir creates dir and its missing parents and returns the ones it
+// created, as absolute paths, deepest first.
+func makeStateDir(dir string) ([]string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("create state directory %s: %w", dir, err)
+	}
+	var missing []string
+	for d := abs; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	var created []string
+	for i := len(missing) - 1; i >= 0; i-- {
+		err := os.Mkdir(missing[i], 0o755)
+		if errors.Is(err, fs.ErrExist) {
+			continue // made by another process meanwhile: not ours
+		}
+		if err != nil {
+			removeDirs(created)
+			return nil, fmt.Errorf("create state directory %s: %w", dir, err)
+		}
+		created = append([]string{missing[i]}, created...)
+	}
+	return created, nil
+}
+
+// removeStateDirs removes the directories apply created for the state file
+// at statePath, deepest first, each only when it is empty. Only the state
+// file's directory and its parents are considered, whatever the state file
+// lists.
+func removeStateDirs(statePath string, created []string) {
+	abs, err := filepath.Abs(filepath.Dir(statePath))
+	if err != nil {
+		return
+	}
+	var dirs []string
+	for d := abs; ; d = filepath.Dir(d) {
+		if slices.Contains(created, d) {
+			dirs = append(dirs, d)
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	removeDirs(dirs)
+}
+
+// removeDirs removes each directory, deepest first, stopping at the first
+// that cannot go (not empty: someone else's files are in it).
+func removeDirs(dirs []string) {
+	for _, d := range dirs {
+		if err := os.Remove(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return
+		}
+	}
 }
 
 // stateVersion is the state file format.
@@ -275,10 +375,18 @@ type State struct {
 	Profiles []string  `json:"profiles"`
 	Created  time.Time `json:"created"`
 	Saved    []Saved   `json:"saved"`
+	// CreatedDirs are the directories the first apply created to hold the
+	// state file (absolute, deepest first): ROOT/var/lib/perf, say. Revert
+	// removes them when it leaves them empty, and no other directory.
+	CreatedDirs []string `json:"created_dirs,omitempty"`
 }
 
-// Saved is one key's value before the first apply that changed it, exactly
-// as it will be written back.
+// Saved is one key's value before the first apply that changed it, as it
+// will be written back: a sysctl's content as apply read it; for a sysfs
+// choice list such as "always [madvise] never", the chosen word
+// ("madvise\n"), which the kernel shows again as the list. A choice file
+// cannot be written its list, so its bytes are restored by the kernel, not
+// by perf.
 type Saved struct {
 	Key      string `json:"key"`
 	Original string `json:"original"`
@@ -371,12 +479,16 @@ func writeAtomic(path string, data []byte) error {
 }
 
 // Revert writes back every value saved in the state file at statePath under
-// root and then removes the file. Every key is validated, and every file
-// checked for permission, before anything is written. If a write fails, the
-// others are still restored and the state file is kept so revert can be run
-// again. It returns the keys it restored.
+// root (see Saved for what is written) and then removes the file, and the
+// directories apply created for it when that leaves them empty. Every key is
+// validated, and every file checked for permission, before anything is
+// written. If a write fails, the others are still restored and the state
+// file is kept so revert can be run again. It returns the keys it restored.
 func Revert(root, statePath string) ([]string, error) {
 	unlock, err := lockState(statePath)
+	for errors.Is(err, errStateDirGone) {
+		unlock, err = lockState(statePath)
+	}
 	if err == nil {
 		defer unlock()
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -432,5 +544,6 @@ func Revert(root, statePath string) ([]string, error) {
 	if err := os.Remove(statePath); err != nil {
 		return restored, fmt.Errorf("remove state %s: %w", statePath, err)
 	}
+	removeStateDirs(statePath, st.CreatedDirs)
 	return restored, nil
 }

@@ -132,17 +132,101 @@ settings:
 	if _, err := os.Stat(state); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("state file still there: %v", err)
 	}
-	after := snapshot(t, root)
-	// apply made var/lib/perf for the state file; revert removes only the file.
-	for _, d := range []string{"var", "var/lib", "var/lib/perf"} {
-		delete(after, d)
-	}
-	sameTree(t, before, after)
+	// apply made var/lib/perf (and var, var/lib) for the state file; revert
+	// removes them with the file, so the tree is as it was.
+	sameTree(t, before, snapshot(t, root))
 
 	// Nothing left to revert.
 	if _, err := tuning.Revert(root, state); !errors.Is(err, tuning.ErrNoState) {
 		t.Errorf("second revert: %v, want ErrNoState", err)
 	}
+}
+
+// TestRevertRemovesOnlyItsDirectories checks that revert removes the state
+// directories apply created, and never one that was there before or that
+// holds someone else's files.
+func TestRevertRemovesOnlyItsDirectories(t *testing.T) {
+	p := loadProfile(t, writeProfile(t, "name: d\ndescription: d\nsettings:\n  - {key: vm.swappiness, value: \"<=10\", why: w}\n"))
+	revert := func(t *testing.T, root, state string) {
+		t.Helper()
+		if _, err := tuning.Revert(root, state); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("var/lib existed", func(t *testing.T) {
+		root := fixtureRoot(t)
+		if err := os.MkdirAll(filepath.Join(root, "var/lib"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		before := snapshot(t, root)
+		state := tuning.StatePath(root)
+		apply(t, root, p, state)
+		st, err := tuning.ReadState(state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := filepath.Join(root, "var/lib/perf"); len(st.CreatedDirs) != 1 || st.CreatedDirs[0] != want {
+			t.Errorf("state records created dirs %q, want [%s]", st.CreatedDirs, want)
+		}
+		// A second apply before revert keeps the first apply's record.
+		apply(t, root, loadProfile(t, writeProfile(t, "name: e\ndescription: d\nsettings:\n  - {key: net.core.somaxconn, value: \">=4096\", why: w}\n")), state)
+		revert(t, root, state)
+		sameTree(t, before, snapshot(t, root))
+	})
+
+	t.Run("state directory existed", func(t *testing.T) {
+		root := fixtureRoot(t)
+		if err := os.MkdirAll(filepath.Join(root, "var/lib/perf"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		before := snapshot(t, root)
+		state := tuning.StatePath(root)
+		apply(t, root, p, state)
+		if st, err := tuning.ReadState(state); err != nil || len(st.CreatedDirs) != 0 {
+			t.Errorf("state records created dirs %v (%v), want none", st, err)
+		}
+		revert(t, root, state)
+		sameTree(t, before, snapshot(t, root)) // var/lib/perf is still there
+	})
+
+	t.Run("someone else's file", func(t *testing.T) {
+		root := fixtureRoot(t)
+		state := tuning.StatePath(root)
+		apply(t, root, p, state)
+		other := filepath.Join(root, "var/lib/perf/notes.txt")
+		if err := os.WriteFile(other, []byte("mine\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		revert(t, root, state)
+		if b, err := os.ReadFile(other); err != nil || string(b) != "mine\n" {
+			t.Errorf("revert touched a file it did not write: %q, %v", b, err)
+		}
+		if _, err := os.Stat(state); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("state file still there: %v", err)
+		}
+	})
+
+	t.Run("failed apply", func(t *testing.T) {
+		root := fixtureRoot(t)
+		swappiness := filepath.Join(root, "proc/sys/vm/swappiness")
+		plan, err := tuning.NewPlan(root, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The write fails (a directory cannot be opened for writing).
+		if err := os.Remove(swappiness); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(swappiness, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		before := snapshot(t, root)
+		if err := plan.Apply(tuning.StatePath(root)); err == nil {
+			t.Fatal("apply succeeded")
+		}
+		sameTree(t, before, snapshot(t, root))
+	})
 }
 
 func TestRevertRestoresSysfsChoice(t *testing.T) {

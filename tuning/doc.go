@@ -17,7 +17,9 @@
 // Apply saves the original value of every key it is about to change in a
 // state file (written to a temporary file, synced and renamed) before it
 // writes anything, and when a write fails it restores the keys it already
-// wrote, so a host is never left half-tuned. Revert restores from that file.
+// wrote, so a host is never left half-tuned. Revert writes the saved values
+// back (for a sysfs choice list, the chosen word; see Saved) and removes the
+// state file, and the directories apply created for it.
 //
 // The package knows nothing of cobra, of exit codes or of where profiles come
 // from beyond the embedded built-ins in package profiles; it never logs and

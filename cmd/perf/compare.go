@@ -27,6 +27,9 @@ type compareOptions struct {
 	stepSummary string
 
 	stdout, stderr io.Writer
+	// command names this command in messages: "perf compare", or the
+	// name perf was installed under.
+	command string
 }
 
 func newCompareCmd() *cobra.Command { return compareCmd(runCompare) }
@@ -51,9 +54,12 @@ When a side holds a single run, the medians are compared directly. With two
 runs or more a side, each metric's change is tested with the two-sided
 Mann-Whitney U test on the per-run values, as benchstat does, at --alpha
 (0.05): "~" marks a change that is not significant, and a delta gate fails
-only on a significant change. With three runs or fewer a side no change can be
-significant at 0.05 (the smallest possible p is 0.1 for 3+3); use at least 4
-runs a side, 5 or more to see moderate changes.
+only on a significant change. At alpha 0.05 at least 4 runs a side are needed:
+with 3+3 the smallest possible p is 0.1, so no change can be significant. With
+4+4 a change is significant only when every candidate run is beyond every base
+run (p 0.029; one pair out of order gives 0.057). Use 5 or more runs a side:
+with 5+5 a change still shows when two of the 25 base-candidate pairs are out
+of order (p 0.032).
 
 Gates (--gate, repeatable). A signed limit bounds the change from the base; an
 unsigned one bounds the value of every candidate run:
@@ -69,8 +75,9 @@ file, the Markdown is appended to it as well; --junit FILE writes one test case
 a gate (and one "valid runs" case) for CI test reports.
 
 Exit codes: 0 every gate passed, 3 a gate failed, 5 a run of either side is
-invalid (its generator was saturated: its numbers cannot be trusted, whatever
-the gates say), 2 a malformed gate or flag, 1 a run that cannot be read.`,
+invalid (its generator could not keep the plan: its numbers cannot be
+trusted, whatever the gates say), 2 a malformed gate or flag or a pattern
+that matches nothing, 1 a run that cannot be read.`,
 		Example: `  # one run a side
   perf compare perf-results/base perf-results/candidate --gate 'p99<=+10%'
 
@@ -106,6 +113,7 @@ the gates say), 2 a malformed gate or flag, 1 a run that cannot be read.`,
 			}
 			opts.stepSummary = os.Getenv("GITHUB_STEP_SUMMARY")
 			opts.stdout, opts.stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			opts.command = cmd.CommandPath()
 			return runF(cmd.Context(), opts)
 		},
 	}
@@ -169,7 +177,7 @@ func runCompare(ctx context.Context, opts *compareOptions) error {
 	}
 
 	if !c.Valid {
-		fmt.Fprintf(opts.stderr, "perf compare: invalid runs, the comparison cannot pass: %s\n", strings.Join(c.InvalidReasons, "; "))
+		fmt.Fprintf(opts.stderr, "%s: invalid runs, the comparison cannot pass: %s\n", opts.command, strings.Join(c.InvalidReasons, "; "))
 		return silent(exitInvalid, errors.New("invalid runs"))
 	}
 	if failed := c.Failed(); len(failed) > 0 {
@@ -177,7 +185,7 @@ func runCompare(ctx context.Context, opts *compareOptions) error {
 		for i, g := range failed {
 			names[i] = g.Gate
 		}
-		fmt.Fprintf(opts.stderr, "perf compare: %d of %d gates failed: %s\n", len(failed), len(c.Gates), strings.Join(names, ", "))
+		fmt.Fprintf(opts.stderr, "%s: %d of %d gates failed: %s\n", opts.command, len(failed), len(c.Gates), strings.Join(names, ", "))
 		return silent(exitGate, errors.New("gates failed"))
 	}
 	return nil
@@ -188,6 +196,13 @@ func runCompare(ctx context.Context, opts *compareOptions) error {
 func readCompareSide(args []string) ([]string, []*results.Run, error) {
 	var dirs []string
 	for _, a := range args {
+		// A pattern that matches nothing is the user's mistake, not an
+		// unreadable run: a usage error, as in perf report.
+		for _, item := range strings.Split(a, ",") {
+			if _, err := expandGlob(strings.TrimSpace(item)); err != nil {
+				return nil, nil, err
+			}
+		}
 		d, err := results.FindRunDirs(a)
 		if err != nil {
 			return nil, nil, err

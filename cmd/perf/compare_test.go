@@ -7,6 +7,8 @@ import (
 	"encoding/xml"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -203,6 +205,8 @@ func TestCompareInvalidInput(t *testing.T) {
 		{"one argument", []string{base}, exitUsage, "accepts 2 arguments"},
 		{"bad output", []string{base, base, "--output", "html"}, exitUsage, `--output "html": expected text, json or markdown`},
 		{"mixed forms", []string{base, "--base", base, "--candidate", base}, exitUsage, "either as BASE CANDIDATE arguments or with --base"},
+		{"unmatched pattern", []string{base, filepath.Join(root, "cand-*")}, exitUsage, `candidate: run directories "` + filepath.Join(root, "cand-*") + `": the pattern matches nothing`},
+		{"unmatched pattern in a list", []string{base + "," + filepath.Join(root, "b?se-*"), base}, exitUsage, `run directories "` + filepath.Join(root, "b?se-*") + `": the pattern matches nothing`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -271,5 +275,54 @@ func TestReportHTML(t *testing.T) {
 	code, _, errOut = runCompareCLI(t, "report", "--output", "html", a, b)
 	if code != exitRuntime || !strings.Contains(errOut, filepath.Join(b, results.TimelineFile)) {
 		t.Errorf("run without timeline.csv: exit %d, stderr %q, want exit 1 naming the file", code, errOut)
+	}
+}
+
+// TestCompareRunCountAdvice checks that perf compare's help, the README and
+// the note results.Compare prints give the same least number of runs a side,
+// and that it is right: the smallest two-sided p of the exact Mann-Whitney
+// test with n runs a side, 2/C(2n, n), computed here and not by the code
+// under test, is at least alpha 0.05 one run below it and under 0.05 at it.
+func TestCompareRunCountAdvice(t *testing.T) {
+	minP := func(n int) float64 {
+		c := 1.0 // C(2n, n)
+		for i := 1; i <= n; i++ {
+			c = c * float64(n+i) / float64(i)
+		}
+		return 2 / c
+	}
+	least := regexp.MustCompile(`at least (\d+)\s+runs\s+a\s+side`)
+	help := newCompareCmd().Long
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := []*results.Run{compareTestRun("b1", 1), compareTestRun("b2", 1.01), compareTestRun("b3", 0.99)}
+	cand := []*results.Run{compareTestRun("c1", 1.3), compareTestRun("c2", 1.31), compareTestRun("c3", 1.29)}
+	c, err := results.Compare(base, cand, nil, results.CompareOptions{Alpha: results.DefaultAlpha})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"help": help, "README": string(readme), "3+3 note": strings.Join(c.Notes, "\n")} {
+		m := least.FindStringSubmatch(text)
+		if m == nil {
+			t.Errorf("%s does not say how many runs a side are needed at least", name)
+			continue
+		}
+		n, _ := strconv.Atoi(m[1])
+		if minP(n-1) < 0.05 || minP(n) >= 0.05 {
+			t.Errorf("%s: at least %d runs a side; but the smallest p is %.4f with %d and %.4f with %d a side",
+				name, n, minP(n-1), n-1, minP(n), n)
+		}
+	}
+	// The help and the README advise the same number, enough that one run
+	// out of order does not hide a change (two-sided p at U=1 is 4/C(2n, n)).
+	use := regexp.MustCompile(`Use (\d+) or more runs\s+a\s+side`)
+	hm, rm := use.FindStringSubmatch(help), use.FindStringSubmatch(string(readme))
+	if hm == nil || rm == nil || hm[1] != rm[1] {
+		t.Fatalf("help advises %v, README %v: want the same number of runs a side", hm, rm)
+	}
+	if n, _ := strconv.Atoi(hm[1]); 2*minP(n) >= 0.05 {
+		t.Errorf("advised %d runs a side: one run out of order gives p %.3f, not significant", n, 2*minP(n))
 	}
 }

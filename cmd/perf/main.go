@@ -7,9 +7,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func main() { os.Exit(Main()) }
@@ -20,13 +24,34 @@ func main() { os.Exit(Main()) }
 func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	return runAs(ctx, programName(os.Args[0]), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 }
 
-// run builds the command tree, executes it and maps the error to an exit
-// code. It is the one place where errors become exit codes.
+// defaultName is the program's name in help when it is run in-process.
+const defaultName = "perf"
+
+// programName is the name the binary was invoked as (perf, or perf-budget
+// where Linux's perf(1) holds the name), which help and hints show so that
+// what they tell users to run works.
+func programName(arg0 string) string {
+	name := strings.TrimSuffix(filepath.Base(arg0), ".exe")
+	if name == "" || name == "." || name == string(filepath.Separator) {
+		return defaultName
+	}
+	return name
+}
+
+// run is runAs with the name perf.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runAs(ctx, defaultName, args, stdin, stdout, stderr)
+}
+
+// runAs builds the command tree with name as its root, executes it and maps
+// the error to an exit code. It is the one place where errors become exit
+// codes.
+func runAs(ctx context.Context, name string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCmd()
+	renameRoot(root, name)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -38,7 +63,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	code := exitCode(err)
 	var quiet *silentError
 	if !errors.As(err, &quiet) {
-		fmt.Fprintf(stderr, "perf: %v\n", err)
+		fmt.Fprintf(stderr, "%s: %v\n", root.Name(), err)
 		if code == exitUsage {
 			fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", commandPath(root, args))
 		}
@@ -70,7 +95,8 @@ p99 <= 25 ms at 50,000 requests/s".
 
 Exit codes: 0 ok, 1 runtime error, 2 usage error, 3 an SLO or regression gate
 failed, 4 tune: not permitted or not supported here, 5 run invalid (the
-generator was saturated).
+generator could not keep the plan: saturated CPU, send lag, rate not
+achieved, plan not sent) or interrupted.
 
 This is not Linux's perf(1) profiler; see 'perf version'.`,
 		Example: `  perf serve --seed 100000
@@ -111,4 +137,32 @@ func propagateFlagErrors(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		propagateFlagErrors(sub)
 	}
+}
+
+// commandRef matches "perf" where help names this binary: before one of
+// its commands ("perf attack", "sudo perf tune revert"), not in perf(1),
+// perf-results, the product's name in prose, or what Linux's perf prints
+// (the double-quoted "perf version 6.x").
+var commandRef = regexp.MustCompile("(^|[\\s'(`])perf( (?:attack|compare|completion|help|report|serve|tune|version)\\b)")
+
+// renameRoot names the root command name, and every command line in the
+// help, usage and examples of the tree after it, so that a binary installed
+// as perf-budget tells users to run perf-budget attack, not perf attack.
+func renameRoot(root *cobra.Command, name string) {
+	if name == root.Name() {
+		return
+	}
+	root.Use = name
+	repl := "${1}" + name + "${2}"
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Short = commandRef.ReplaceAllString(c.Short, repl)
+		c.Long = commandRef.ReplaceAllString(c.Long, repl)
+		c.Example = commandRef.ReplaceAllString(c.Example, repl)
+		c.Flags().VisitAll(func(f *pflag.Flag) { f.Usage = commandRef.ReplaceAllString(f.Usage, repl) })
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
 }

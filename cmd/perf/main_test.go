@@ -11,10 +11,13 @@ import (
 )
 
 // TestMain lets testscript run this test binary as the "perf" command, so the
-// scripts in testdata/script exercise the real CLI in-process.
+// scripts in testdata/script exercise the real CLI in-process; and as
+// "perf-budget", the name the README suggests where Linux's perf(1) is
+// installed too.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"perf": func() { os.Exit(Main()) },
+		"perf":        func() { os.Exit(Main()) },
+		"perf-budget": func() { os.Exit(Main()) },
 	})
 }
 
@@ -60,3 +63,16 @@ type buildError struct {
 }
 
 func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
+
+func TestProgramName(t *testing.T) {
+	for arg0, want := range map[string]string{
+		"/usr/local/bin/perf-budget": "perf-budget",
+		"./perf":                     "perf",
+		"perf-budget.exe":            "perf-budget",
+		"":                           "perf",
+	} {
+		if got := programName(arg0); got != want {
+			t.Errorf("programName(%q) = %q, want %q", arg0, got, want)
+		}
+	}
+}

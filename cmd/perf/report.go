@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -27,7 +31,7 @@ func newReportCmd() *cobra.Command {
 	o := &reportOptions{}
 	cmd := &cobra.Command{
 		Use:   "report DIR...",
-		Short: "Print run directories as text, JSON or Markdown",
+		Short: "Print run directories as text, JSON, Markdown or HTML",
 		Long: `Print one or more run directories written by perf attack. Several runs are
 printed side by side, one column a run.
 
@@ -47,7 +51,8 @@ overlaid), the report.html of a run directory.
 perf report only reads: it never re-evaluates SLOs nor changes the exit code
 for a failed run (perf attack and perf compare gate). A directory that is not
 a run directory, or whose run.json is unreadable or of another schema, is an
-error (exit 1); a bad --output is a usage error (exit 2).`,
+error (exit 1); a bad --output, or a glob that matches nothing (the shell
+then passes it on as it is), is a usage error (exit 2).`,
 		Example: `  # the latest run
   perf report perf-results/$(ls perf-results | tail -1)
 
@@ -64,7 +69,11 @@ error (exit 1); a bad --output is a usage error (exit 2).`,
 			if !slices.Contains(reportFormats, o.output) {
 				return usageErr(fmt.Errorf("--output %q: expected %s", o.output, strings.Join(reportFormats, ", ")))
 			}
-			o.dirs = args
+			dirs, err := expandRunArgs(args)
+			if err != nil {
+				return err
+			}
+			o.dirs = dirs
 			o.stdout = cmd.OutOrStdout()
 			return runReport(cmd.Context(), o)
 		},
@@ -110,4 +119,44 @@ func runReport(_ context.Context, o *reportOptions) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
+}
+
+// globMeta are the characters that make an argument a glob pattern.
+const globMeta = "*?["
+
+// expandRunArgs returns the run directories that args name. A shell passes
+// a glob that matches nothing on as it is (sh, and bash without nullglob), so
+// an argument that does not exist and holds a glob metacharacter is expanded
+// here, as perf compare expands its sides; see expandGlob.
+func expandRunArgs(args []string) ([]string, error) {
+	var dirs []string
+	for _, a := range args {
+		m, err := expandGlob(a)
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, m...)
+	}
+	return dirs, nil
+}
+
+// expandGlob returns arg itself when it exists or is no pattern, else the
+// paths the pattern matches. A pattern that matches nothing, or is
+// malformed, is a usage error naming it: the user's glob found no run, which
+// "no such directory" would hide.
+func expandGlob(arg string) ([]string, error) {
+	if !strings.ContainsAny(arg, globMeta) {
+		return []string{arg}, nil
+	}
+	if _, err := os.Lstat(arg); !errors.Is(err, fs.ErrNotExist) {
+		return []string{arg}, nil
+	}
+	m, err := filepath.Glob(arg)
+	if err != nil {
+		return nil, usageErr(fmt.Errorf("run directories %q: bad pattern: %w", arg, err))
+	}
+	if len(m) == 0 {
+		return nil, usageErr(fmt.Errorf("run directories %q: the pattern matches nothing", arg))
+	}
+	return m, nil
 }

@@ -19,6 +19,8 @@ type reportMergeOptions struct {
 	out    string
 	stdout io.Writer
 	stderr io.Writer
+	// prog prefixes messages: perf, or the name perf was installed under.
+	prog string
 }
 
 func newReportMergeCmd() *cobra.Command {
@@ -27,7 +29,9 @@ func newReportMergeCmd() *cobra.Command {
 		Use:   "merge DIR... --out DIR",
 		Short: "Merge the runs of several load generators into one run directory",
 		Long: `Merge the run directories of load generators that attacked together
-(perf attack --shard i/n on n machines, say) into one new run directory.
+(perf attack --shard i/n on n machines, say) into one new run directory. A
+sharded run is named shard-i unless --name is given, so its directory is
+<UTC start>-shard-i.
 
 The latency histograms are added second by second of wall-clock time (each
 interval's start rounded to the nearest second), so the merged percentiles
@@ -42,16 +46,24 @@ the merged run.
 The result is an ordinary run directory: perf report, perf compare and the
 HTML report read it like any other, and it can be merged again.
 
---out must be a new or an empty directory. The merged directory's path is
-printed on stdout.`,
-		Example: `  # four generators, each with one quarter of the rate plan
-  perf report merge gen-0/*-shard gen-1/*-shard gen-2/*-shard gen-3/*-shard --out perf-results/merged
+A glob that matches nothing (the shell then passes it on as it is) is a
+usage error naming the pattern; a quoted glob is expanded here. --out must be
+a new or an empty directory. The merged directory's path is printed on
+stdout.`,
+		Example: `  # four generators (perf attack --shard i/4 on each), each with one quarter of
+  # the rate plan, their run directories copied to gen-0 .. gen-3
+  perf report merge gen-*/perf-results/*-shard-* --out perf-results/merged
   perf report perf-results/merged`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.dirs = args
+			dirs, err := expandRunArgs(args)
+			if err != nil {
+				return err
+			}
+			o.dirs = dirs
 			o.stdout = cmd.OutOrStdout()
 			o.stderr = cmd.ErrOrStderr()
+			o.prog = cmd.Root().Name()
 			if err := o.check(); err != nil {
 				return usageErr(err)
 			}
@@ -102,14 +114,14 @@ func runReportMerge(_ context.Context, o *reportMergeOptions) error {
 	// Every run directory has its HTML report; the merged data stands
 	// without it, so a failure here is only a warning.
 	if err := results.WriteRunHTML(o.out); err != nil {
-		fmt.Fprintf(o.stderr, "perf: warning: %v\n", err)
+		fmt.Fprintf(o.stderr, "%s: warning: %v\n", o.prog, err)
 	}
 	valid := "valid"
 	if !run.Valid {
 		valid = "INVALID"
 	}
-	fmt.Fprintf(o.stderr, "perf: merged %d runs: %d requests, %d errors, p99 %.3f ms, %s\n",
-		len(o.dirs), run.Requests, run.Errors, run.Latency.Corrected.P99, valid)
+	fmt.Fprintf(o.stderr, "%s: merged %d runs: %d requests, %d errors, p99 %.3f ms, %s\n",
+		o.prog, len(o.dirs), run.Requests, run.Errors, run.Latency.Corrected.P99, valid)
 	fmt.Fprintln(o.stdout, o.out)
 	return nil
 }

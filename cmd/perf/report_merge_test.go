@@ -160,3 +160,38 @@ func TestReportMerge(t *testing.T) {
 		t.Errorf("merging a non-run directory: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestReportMergeGlob checks the README's sharded example: when the shell's
+// glob matches nothing it passes the pattern on as it is, and perf says the
+// pattern matches nothing (a usage error) rather than that no such directory
+// exists; a quoted pattern that matches is expanded, as perf compare does.
+func TestReportMergeGlob(t *testing.T) {
+	tmp := t.TempDir()
+	start := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	lat := []time.Duration{time.Millisecond, 2 * time.Millisecond}
+	for _, gen := range []string{"gen-0", "gen-1"} {
+		writeMergeSource(t, filepath.Join(tmp, gen, "perf-results"), "shard-"+gen[len(gen)-1:], start, 2, lat, true)
+	}
+
+	nothing := filepath.Join(tmp, "gen-*", "perf-results", "*-shard-x*")
+	code, _, stderr := runWithMerge(t, "report", "merge", nothing, "--out", filepath.Join(tmp, "m0"))
+	if want := `run directories "` + nothing + `": the pattern matches nothing`; code != exitUsage || !strings.Contains(stderr, want) {
+		t.Errorf("unmatched pattern: exit %d, stderr %q; want exit %d and %q", code, stderr, exitUsage, want)
+	}
+	code, _, stderr = runWithMerge(t, "report", "merge", filepath.Join(tmp, "gen-["), filepath.Join(tmp, "x"), "--out", filepath.Join(tmp, "m1"))
+	if code != exitUsage || !strings.Contains(stderr, "bad pattern") {
+		t.Errorf("malformed pattern: exit %d, stderr %q; want exit %d and a bad pattern", code, stderr, exitUsage)
+	}
+	// perf report reads its arguments the same way.
+	code, _, stderr = runWithMerge(t, "report", nothing)
+	if code != exitUsage || !strings.Contains(stderr, "the pattern matches nothing") {
+		t.Errorf("perf report with an unmatched pattern: exit %d, stderr %q", code, stderr)
+	}
+
+	// The pattern of the README, quoted so that perf expands it.
+	out := filepath.Join(tmp, "merged")
+	code, stdout, stderr := runWithMerge(t, "report", "merge", filepath.Join(tmp, "gen-*", "perf-results", "*-shard-*"), "--out", out)
+	if code != exitOK || strings.TrimSpace(stdout) != out || !strings.Contains(stderr, "merged 2 runs: 8 requests") {
+		t.Errorf("quoted pattern: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}

@@ -35,6 +35,8 @@ type tuneApplyOptions struct {
 	Profile string
 	State   string
 	DryRun  bool
+	// prog is the name perf runs as, for the revert hint.
+	prog string
 }
 
 // tuneRevertOptions configures perf tune revert.
@@ -362,6 +364,7 @@ says what to put in the systemd unit (LimitNOFILE=) or limits.conf.
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Root, opts.Profile = parent.Root, args[0]
+			opts.prog = cmd.Root().Name()
 			return runTuneApply(cmd.OutOrStdout(), cmd.ErrOrStderr(), opts)
 		},
 	}
@@ -428,7 +431,7 @@ func runTuneApply(stdout, stderr io.Writer, opts *tuneApplyOptions) error {
 		return err
 	}
 	if !opts.DryRun {
-		fmt.Fprintf(stderr, "saved the previous values in %s; undo with: perf tune revert%s\n", state, tuneRevertHint(opts))
+		fmt.Fprintf(stderr, "saved the previous values in %s; undo with: %s tune revert%s\n", state, opts.prog, tuneRevertHint(opts))
 	}
 	return nil
 }
@@ -458,10 +461,15 @@ func newTuneRevertCmd(parent *tuneOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "revert",
 		Short: "Restore the values saved by perf tune apply",
-		Long: `perf tune revert writes back every value the state file saved, exactly as it
-was read, and then removes the state file. With no state file there is
-nothing to revert and it succeeds. If a key cannot be restored the others
-still are, and the state file is kept so revert can be run again.`,
+		Long: `perf tune revert writes back every value the state file saved and then
+removes the state file, and the state directory when apply created it and
+nothing else is in it. What is written back is the value apply read: a
+sysctl's text as it was; for a sysfs choice list such as
+transparent_hugepage/enabled ("always [madvise] never") the chosen word,
+madvise, which the kernel shows again as the list (such a file takes one
+choice, not its list). With no state file there is nothing to revert and it
+succeeds. If a key cannot be restored the others still are, and the state
+file is kept so revert can be run again.`,
 		Example: `  sudo perf tune revert
   perf tune revert --root ./fixture --state /tmp/state.json`,
 		Args: cobra.NoArgs,

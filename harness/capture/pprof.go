@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -211,23 +212,46 @@ func writeFileAtomic(dir, name string, b []byte) error {
 }
 
 // DefaultSelfEndProfiles are the generator's own profiles written by
-// SelfProfile.Stop.
-var DefaultSelfEndProfiles = []string{"heap", "allocs", "goroutine"}
+// SelfProfile.Stop: the ones Profiles fetches from a target.
+var DefaultSelfEndProfiles = []string{"heap", "allocs", "goroutine", "mutex", "block"}
+
+// Sampling rates of the mutex and block profiles while a SelfProfile runs.
+// The runtime records neither by default; a generator is latency-sensitive,
+// so both are sampled sparsely. Its blocking is of two kinds: waits for a
+// hit's due time of 10ms and more (a select on a timer, at low rates: a few
+// events a second per worker, each recorded whole) and contention on the
+// recorder's lock lasting microseconds (sampled about once per millisecond
+// of total waiting, a stack walk of a microsecond or two each).
+const (
+	// SelfMutexProfileFraction records one contended mutex unlock in 100
+	// (runtime.SetMutexProfileFraction).
+	SelfMutexProfileFraction = 100
+	// SelfBlockProfileRate samples blocking events at one per millisecond
+	// blocked: an event of 1ms or more always, a shorter one with a chance
+	// of its duration over 1ms (runtime.SetBlockProfileRate, in
+	// nanoseconds).
+	SelfBlockProfileRate = int(time.Millisecond)
+)
 
 // SelfProfile profiles the running process (the load generator itself)
-// with runtime/pprof: CPU from StartSelfProfile to Stop, then heap, allocs
-// and goroutine profiles at Stop, all written into one directory.
+// with runtime/pprof: CPU from StartSelfProfile to Stop, mutex contention
+// and blocking sampled over the same window (see SelfMutexProfileFraction
+// and SelfBlockProfileRate), then DefaultSelfEndProfiles written at Stop,
+// all into one directory.
 type SelfProfile struct {
 	dir      string
 	cpu      *os.File
 	warnings []string
+	// prevMutex is the mutex profile fraction before Start, restored by
+	// Stop.
+	prevMutex int
 }
 
-// StartSelfProfile creates dir and starts the CPU profile into
-// dir/cpu.pb.gz. Only one CPU profile can run in a process: if another is
-// running (go test -cpuprofile, say), the CPU profile is skipped with a
-// warning and the end profiles are still written. The error is for a dir
-// that cannot be created.
+// StartSelfProfile creates dir, starts the CPU profile into dir/cpu.pb.gz
+// and turns on mutex and block profiling. Only one CPU profile can run in a
+// process: if another is running (go test -cpuprofile, say), the CPU profile
+// is skipped with a warning and the end profiles are still written. The
+// error is for a dir that cannot be created.
 func StartSelfProfile(dir string) (*SelfProfile, error) {
 	if dir == "" {
 		return nil, errors.New("self profile: no output directory")
@@ -236,6 +260,8 @@ func StartSelfProfile(dir string) (*SelfProfile, error) {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
 	s := &SelfProfile{dir: dir}
+	s.prevMutex = runtime.SetMutexProfileFraction(SelfMutexProfileFraction)
+	runtime.SetBlockProfileRate(SelfBlockProfileRate)
 	path := filepath.Join(dir, ProfileFile("cpu"))
 	f, err := os.Create(path)
 	if err != nil {
@@ -253,8 +279,15 @@ func StartSelfProfile(dir string) (*SelfProfile, error) {
 }
 
 // Stop ends the CPU profile, writes the end profiles and returns the
-// warnings of the whole capture. Call it once, at the end of the window.
+// warnings of the whole capture. Then it sets the mutex profile fraction
+// back to what it was, and the block profile rate to 0, off, the runtime's
+// default (the runtime cannot tell what the rate was). Call it once, at the
+// end of the window.
 func (s *SelfProfile) Stop() []string {
+	defer func() {
+		runtime.SetMutexProfileFraction(s.prevMutex)
+		runtime.SetBlockProfileRate(0)
+	}()
 	if s.cpu != nil {
 		pprof.StopCPUProfile()
 		if err := s.cpu.Close(); err != nil {

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	rpprof "runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -190,5 +192,46 @@ func TestSelfProfile(t *testing.T) {
 	}
 	for _, name := range names {
 		pprofTop(t, filepath.Join(dir, ProfileFile(name)))
+	}
+}
+
+// TestSelfProfileMutexAndBlock checks that --self-profile writes mutex and
+// block profiles, as --pprof fetches them from a target, that blocking in
+// the window is in them (the rates are on), and that Stop turns the rates
+// back.
+func TestSelfProfileMutexAndBlock(t *testing.T) {
+	prevMutex := runtime.SetMutexProfileFraction(-1)
+	dir := filepath.Join(t.TempDir(), "self")
+	s, err := StartSelfProfile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := runtime.SetMutexProfileFraction(-1); got != SelfMutexProfileFraction {
+		t.Errorf("mutex profile fraction while profiling = %d, want %d", got, SelfMutexProfileFraction)
+	}
+	// A blocking receive longer than the block profile rate: always sampled.
+	<-time.After(5 * time.Duration(SelfBlockProfileRate))
+	s.Stop()
+
+	for _, name := range []string{"mutex", "block"} {
+		pprofTop(t, filepath.Join(dir, ProfileFile(name)))
+	}
+	out, err := exec.Command("go", "tool", "pprof", "-traces", filepath.Join(dir, ProfileFile("block"))).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go tool pprof -traces: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "TestSelfProfileMutexAndBlock") {
+		t.Errorf("the block profile misses the test's 5ms blocking receive:\n%s", out)
+	}
+
+	if got := runtime.SetMutexProfileFraction(-1); got != prevMutex {
+		t.Errorf("mutex profile fraction after Stop = %d, want %d as before", got, prevMutex)
+	}
+	// After Stop blocking is no longer recorded: a new blocking receive
+	// (another stack) adds no record.
+	before := rpprof.Lookup("block").Count()
+	<-time.After(5 * time.Duration(SelfBlockProfileRate))
+	if after := rpprof.Lookup("block").Count(); after != before {
+		t.Errorf("block profile records %d -> %d after Stop: the rate is still on", before, after)
 	}
 }
