@@ -305,6 +305,9 @@ func writeMergedLogs(out string, start time.Time, intervals []Interval) error {
 				return fmt.Errorf("write %s: %w", tpath, err)
 			}
 		}
+		if err := hw.Close(); err != nil {
+			return fmt.Errorf("write %s: %w", hpath, err)
+		}
 		return nil
 	}()
 	if cerr := hf.Close(); err == nil && cerr != nil {

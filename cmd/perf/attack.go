@@ -380,6 +380,9 @@ func runAttack(ctx context.Context, o *attackOptions, stdout, stderr io.Writer) 
 		if _, err := results.NewHlogWriter(hlogFile, out.Started); err != nil {
 			return err
 		}
+	} else if err := hlog.Close(); err != nil {
+		// A run interrupted in its warm-up gets its warm-up marker here.
+		return fmt.Errorf("write %s: %w", dir, err)
 	}
 	if err := errors.Join(hlogFile.Sync(), timelineFile.Sync()); err != nil {
 		return fmt.Errorf("write %s: %w", dir, err)

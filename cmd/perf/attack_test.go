@@ -372,15 +372,18 @@ func TestAttackInterrupt(t *testing.T) {
 	}
 }
 
-// cancelOnWrite cancels a context at the first write: handed perf as its
-// stderr, it interrupts an attack as soon as the attack says it started.
-type cancelOnWrite struct {
+// cancelOnProgress cancels a context at the first progress line written to
+// it: handed perf as its stderr (with --progress), it interrupts an attack
+// once its first interval has closed.
+type cancelOnProgress struct {
 	bytes.Buffer
 	cancel context.CancelFunc
 }
 
-func (w *cancelOnWrite) Write(p []byte) (int, error) {
-	w.cancel()
+func (w *cancelOnProgress) Write(p []byte) (int, error) {
+	if bytes.HasPrefix(p, []byte("\r")) {
+		w.cancel()
+	}
 	return w.Buffer.Write(p)
 }
 
@@ -454,16 +457,29 @@ func TestAttackSaysWhatFailed(t *testing.T) {
 		out := t.TempDir()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		stderr := &cancelOnWrite{cancel: cancel}
+		stderr := &cancelOnProgress{cancel: cancel}
 		var stdout bytes.Buffer
-		code := run(ctx, []string{"attack", "--url", plain.URL, "--rate", "50", "--warmup", "5s", "--duration", "5s", "--out-dir", out},
+		code := run(ctx, []string{"attack", "--url", plain.URL, "--rate", "50", "--warmup", "5s", "--duration", "5s", "--out-dir", out, "--progress"},
 			strings.NewReader(""), &stdout, stderr)
 		if code != exitInvalid {
 			t.Fatalf("exit %d, want %d\n%s\n%s", code, exitInvalid, stdout.String(), stderr.String())
 		}
-		r := readRunJSON(t, onlyRunDir(t, out))
+		dir := onlyRunDir(t, out)
+		r := readRunJSON(t, dir)
 		if !r.Interrupted || r.DurationS != 0 || r.Requests != 0 || !strings.Contains(strings.Join(r.InvalidReasons, ";"), "interrupted during the warm-up") {
 			t.Errorf("interrupted %v duration_s %v requests %d reasons %v", r.Interrupted, r.DurationS, r.Requests, r.InvalidReasons)
+		}
+		// Whatever was logged is warm-up, marked once.
+		raw, err := os.ReadFile(filepath.Join(dir, results.HlogFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lg, err := results.ReadHlogFile(filepath.Join(dir, results.HlogFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(raw), "warmup_end"); len(lg.Intervals[results.TagLag]) == 0 || n != 1 || lg.Total(results.TagLag, false).TotalCount() != 0 {
+			t.Errorf("%d warm-up markers, %d measured requests in latency.hlog; want 1 and 0:\n%s", n, lg.Total(results.TagLag, false).TotalCount(), raw)
 		}
 		if !strings.Contains(stdout.String(), "duration      0s (+5s warm-up)") {
 			t.Errorf("summary:\n%s", stdout.String())
