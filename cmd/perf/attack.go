@@ -84,14 +84,23 @@ Every run writes a directory under --out-dir (default ./perf-results):
 run.json (the summary), latency.hlog (HdrHistogram interval log),
 timeline.csv (per second). The summary goes to stdout (--output text|json).
 
-A run is invalid (exit 5, whatever the SLOs say) when the generator could not
-keep the plan: achieved rate under --min-achieved (98%) of the plan, send-lag
-p99 above --max-lag (5ms), or the generator's CPU saturated (mean at or above
-95% of the cores it may use). A saturated generator measures
-itself, never the target.
+Each request belongs to the interval of its intended send time, so the
+measured window holds exactly the plan's requests. --duration bounds the run:
+when the window ends, sending stops, requests not yet sent are counted as
+unsent, and answers in flight are awaited at most --timeout. A request that
+got no response is an error counted by kind (its first message is printed),
+with no latency. A request is sent again only when a kept-alive connection
+closed before any answer and sending it twice is safe (GET, HEAD, OPTIONS,
+TRACE, or an Idempotency-Key header); retries are counted.
 
-Exit codes: 0 ok, 2 bad flags or expressions, 3 an SLO failed, 5 run invalid
-(or interrupted).`,
+A run is invalid (exit 5, whatever the SLOs say) when the generator could not
+keep the plan: achieved rate under --min-achieved (98%) of the plan, requests
+never sent, send-lag p99 above --max-lag (5ms, with its cause named), or the
+generator's CPU saturated (mean at or above 95% of the cores it may use). A
+saturated generator measures itself, never the target.
+
+Exit codes: 0 ok, 2 bad flags or expressions, 3 an SLO failed or most
+requests failed, 5 run invalid (or interrupted).`,
 		Example: `  # non-cached random reads from a seeded perf serve
   perf attack --url 'http://127.0.0.1:8080/v1/items/{key}' --keys uniform:100000 \
     --rate 1000 --duration 30s --warmup 5s --slo 'p99<=25ms' --slo 'errors<=0'
