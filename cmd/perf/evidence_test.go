@@ -167,7 +167,9 @@ func TestCompareRealRuns(t *testing.T) {
 	base, alike, slowed := attack(fast), attack(fast), attack(slow)
 
 	junit := filepath.Join(t.TempDir(), "junit.xml")
-	code, stdout, stderr := perf(t, "compare", base, slowed, "--gate", "p99<=+10ms", "--gate", "errors<=0", "--junit", junit)
+	// The median, not p99: of 100 requests the p99 is nearly the slowest,
+	// which one scheduling hiccup of a busy test machine can move by 10ms.
+	code, stdout, stderr := perf(t, "compare", base, slowed, "--gate", "p50<=+10ms", "--gate", "errors<=0", "--junit", junit)
 	if code != exitGate {
 		t.Fatalf("slowed candidate: exit %d, want %d\n%s\n%s", code, exitGate, stdout, stderr)
 	}
@@ -190,12 +192,12 @@ func TestCompareRealRuns(t *testing.T) {
 	for _, c := range suite.Cases {
 		failed[c.Name] = c.Failure != nil
 	}
-	if !failed["p99<=+10ms"] || failed["errors<=0"] {
-		t.Errorf("junit failures %v; want only p99<=+10ms:\n%s", failed, data)
+	if !failed["p50<=+10ms"] || failed["errors<=0"] {
+		t.Errorf("junit failures %v; want only p50<=+10ms:\n%s", failed, data)
 	}
 
 	// A regression budget that covers scheduling noise passes two runs alike.
-	code, stdout, stderr = perf(t, "compare", base, alike, "--gate", "p99<=+10ms", "--gate", "errors<=0")
+	code, stdout, stderr = perf(t, "compare", base, alike, "--gate", "p50<=+10ms", "--gate", "errors<=0")
 	if code != exitOK {
 		t.Fatalf("alike runs: exit %d\n%s\n%s", code, stdout, stderr)
 	}
