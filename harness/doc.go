@@ -23,13 +23,20 @@
 // the number of workers. Below 5,000 hits a second workers sleep on a
 // timerfd, which wakes them within tens of microseconds where an idle Go
 // runtime can be a millisecond late. The initial workers connect before the
-// plan starts; when hits are more than 5ms late and every worker is waiting
-// on the target, a supervisor adds workers, up to MaxWorkers.
+// plan starts; a supervisor keeps the pool ahead of demand (the busiest
+// moment seen, a quarter more and at least 8 idle), up to MaxWorkers.
+//
+// How a hit is counted: its result goes to the interval of its intended
+// send time, which stays open until every hit due in it has finished, so a
+// window holds exactly the plan's hits (sent, or counted as never sent when
+// the window ended first). A request without a response is a failure,
+// counted by kind with its first message, and has no latency. A request is
+// sent twice only when that is safe (see attack.send), and counted.
 //
 // Recording takes one uncontended mutex and three histogram increments; the
-// interval loop swaps the histograms once a second and hands the closed
-// interval to the caller (to stream latency.hlog and timeline.csv), so
-// memory stays flat however long the run.
+// supervisor hands each interval, once complete, to the caller (to stream
+// latency.hlog and timeline.csv) and reuses its histograms, so memory stays
+// flat however long the run.
 //
 // The package knows nothing of the command line and writes no files itself;
 // run directories are package results' business.
