@@ -114,11 +114,18 @@ var htmlTemplate = template.Must(template.New("report").Parse(htmlTemplateText))
 // record, after load, what the browser rendered (for tests) and show the
 // values under the pointer.
 //
-// Every data series is an SVG polyline of class "series" with its kind
-// ("corrected", "service", "p50", "p99", "max", "intended", "achieved",
-// "errors", "cpu"), a "run-N" class and a data-points attribute, inside an
-// <svg> whose id names the plot ("spectrum", "latency", "rate", "errors",
-// "cpu").
+// Plots over time draw each interval of timeline.csv as a step over its
+// true span, rates as the interval's count over its length; the time axis
+// ends where the data ends. An interval shorter than the run's usual one
+// (the last of a run, say) is drawn apart with a hollow marker, and an
+// interval without a value (no response) is a gap.
+//
+// Every data series is one or more SVG polylines (it breaks at a gap) of
+// class "series" with its kind ("corrected", "service", "p50", "p99",
+// "max", "intended", "sent", "errors", "cpu"), a "run-N" class, "partial"
+// for a partial interval's step, and data-points and data-values
+// attributes, inside an <svg> whose id names the plot ("spectrum",
+// "latency", "rate", "errors", "cpu").
 func WriteHTML(w io.Writer, runs ...*RunData) error {
 	if len(runs) == 0 {
 		return errors.New("html report: no runs")
@@ -232,13 +239,33 @@ const (
 type pt struct{ x, y float64 }
 
 type series struct {
-	kind   string // class: corrected, service, p50, ...
-	run    int
-	label  string
-	color  string
-	dash   string
-	width  float64
+	kind  string // class: corrected, service, p50, ...
+	run   int
+	label string
+	color string
+	dash  string
+	width float64
+	// pieces are the series' polylines: a series breaks where it has no
+	// value (an interval without responses is a gap, not a 0) and around
+	// a partial interval, which is drawn apart.
+	pieces []piece
+}
+
+// piece is one polyline of a series.
+type piece struct {
 	points []pt
+	// partial marks the step of an interval shorter than the run's usual
+	// one: drawn faint, not joined to its neighbours, with a hollow marker
+	// at its middle, so a short last interval never reads as a fall.
+	partial bool
+}
+
+// line returns the pieces of a series drawn as one polyline through pts.
+func line(pts []pt) []piece {
+	if len(pts) == 0 {
+		return nil
+	}
+	return []piece{{points: pts}}
 }
 
 // mark is a horizontal bound drawn dashed from x0 to x1 at y, with a dot
@@ -269,6 +296,9 @@ type svgPlot struct {
 	series         []series
 	marks          []mark
 	bands          []band
+	// usual is the length of the runs' usual interval, in words, for the
+	// legend of partial intervals.
+	usual string
 }
 
 // spectrumX maps a percentile (0..100) to the spectrum's x axis:
@@ -324,7 +354,7 @@ func spectrumPlot(runs []*RunData, labels []string) htmlPlot {
 			if len(pts) == 0 {
 				continue
 			}
-			s := series{kind: tag, run: i, label: labelFor(labels[i], tag, single), color: runColor(i), width: 2, points: pts}
+			s := series{kind: tag, run: i, label: labelFor(labels[i], tag, single), color: runColor(i), width: 2, pieces: line(pts)}
 			if single {
 				s.color = runColor(k)
 			}
@@ -378,146 +408,6 @@ func labelFor(run, kind string, single bool) string {
 	return run + ": " + kind
 }
 
-// warmupBand returns the shaded warm-up of a timeline, if it has one.
-func warmupBand(rows []TimelineRow) (band, bool) {
-	var end float64
-	found := false
-	for _, r := range rows {
-		if r.Warmup {
-			found = true
-			end = math.Max(end, r.Second+1)
-		}
-	}
-	return band{x0: 0, x1: end, label: "warm-up"}, found
-}
-
-// timePlot builds a plot over the runs' seconds from one or more columns
-// of each run's timeline.
-func timePlot(id, yLabel string, runs []*RunData, labels []string, cols []timeCol) svgPlot {
-	p := svgPlot{id: id, xLabel: "time (s)", yLabel: yLabel}
-	single := len(runs) == 1
-	for i, d := range runs {
-		for k, c := range cols {
-			var pts []pt
-			for _, r := range d.Timeline {
-				pts = append(pts, pt{r.Second, c.get(r)})
-			}
-			if len(pts) == 0 {
-				continue
-			}
-			s := series{kind: c.kind, run: i, label: labelFor(labels[i], c.kind, single), color: runColor(i), dash: c.dash, width: c.width, points: pts}
-			if single {
-				s.color = runColor(k)
-			}
-			p.series = append(p.series, s)
-		}
-		if b, ok := warmupBand(d.Timeline); ok && i == 0 {
-			p.bands = append(p.bands, b)
-		}
-	}
-	p.fitTime()
-	return p
-}
-
-type timeCol struct {
-	kind  string
-	dash  string
-	width float64
-	get   func(TimelineRow) float64
-}
-
-func latencyPlot(runs []*RunData, labels []string) htmlPlot {
-	p := timePlot("latency", "corrected latency (ms)", runs, labels, []timeCol{
-		{"p50", "2 3", 1.5, func(r TimelineRow) float64 { return r.P50MS }},
-		{"p99", "", 2, func(r TimelineRow) float64 { return r.P99MS }},
-		{"max", "6 3", 1, func(r TimelineRow) float64 { return r.MaxMS }},
-	})
-	return htmlPlot{ID: p.id, Title: "Latency over time (corrected p50 dotted, p99 solid, max dashed)", SVG: p.render(), Note: timelineNote(runs, labels)}
-}
-
-func ratePlot(runs []*RunData, labels []string) htmlPlot {
-	p := timePlot("rate", "requests/s", runs, labels, []timeCol{
-		{"intended", "6 4", 1.5, func(r TimelineRow) float64 { return r.IntendedRate() }},
-		{"sent", "", 2, func(r TimelineRow) float64 { return r.SentRate() }},
-	})
-	return htmlPlot{ID: p.id, Title: "Rate over time (intended dashed, achieved solid)", SVG: p.render(), Note: timelineNote(runs, labels)}
-}
-
-func errorsPlot(runs []*RunData, labels []string) htmlPlot {
-	p := timePlot("errors", "errors/s", runs, labels, []timeCol{
-		{"errors", "", 2, func(r TimelineRow) float64 { return float64(r.Errors) }},
-	})
-	return htmlPlot{ID: p.id, Title: "Errors over time", SVG: p.render(), Note: timelineNote(runs, labels)}
-}
-
-func timelineNote(runs []*RunData, labels []string) string {
-	var empty []string
-	for i, d := range runs {
-		if len(d.Timeline) == 0 {
-			empty = append(empty, labels[i])
-		}
-	}
-	if len(empty) == 0 {
-		return ""
-	}
-	return "No timeline rows for " + strings.Join(empty, ", ") + "."
-}
-
-func cpuPlot(runs []*RunData, labels []string) htmlPlot {
-	p := svgPlot{id: "cpu", xLabel: "time (s)", yLabel: "generator CPU (% of GOMAXPROCS)"}
-	single := len(runs) == 1
-	var missing []string
-	k := 0
-	for i, d := range runs {
-		if d.Host == nil {
-			missing = append(missing, labels[i])
-			continue
-		}
-		// Host sample times count from the host's start; shift them onto
-		// the timeline's clock (the log's start) when both are known.
-		shift := 0.0
-		if d.Hlog != nil && !d.Hlog.StartTime.IsZero() && !d.Host.Start.IsZero() {
-			shift = d.Host.Start.Sub(d.Hlog.StartTime).Seconds()
-		}
-		gens := d.Host.Generators()
-		names := make([]string, 0, len(gens))
-		for n := range gens {
-			names = append(names, n)
-		}
-		sortStrings(names)
-		for _, n := range names {
-			var pts []pt
-			for _, s := range gens[n] {
-				pts = append(pts, pt{s.T + shift, s.ProcCPUPercent})
-			}
-			label := labels[i]
-			if n != "generator" {
-				label += " " + n
-			}
-			s := series{kind: "cpu", run: i, label: labelFor(label, "generator CPU", single && len(names) == 1), color: runColor(i), width: 2, points: pts}
-			if single {
-				s.color = runColor(k)
-			}
-			k++
-			p.series = append(p.series, s)
-		}
-		if b, ok := warmupBand(d.Timeline); ok && i == 0 {
-			p.bands = append(p.bands, b)
-		}
-	}
-	p.fitTime()
-	p.yMin, p.yMax = 0, math.Max(100, p.yMax)
-	p.yTicks = niceTicks(p.yMin, p.yMax, 5)
-	p.yMax = p.yTicks[len(p.yTicks)-1].v
-	// 100% of GOMAXPROCS is saturation: the generator measures itself.
-	p.marks = append(p.marks, mark{x0: p.xMin, x1: p.xMax, y: 100, label: "saturated", color: sloFailColor})
-	note := ""
-	if len(missing) > 0 {
-		note = "No host.json for " + strings.Join(missing, ", ") + ": generator CPU was not sampled."
-	}
-	return htmlPlot{ID: p.id, Title: "Generator CPU over time", SVG: p.render(), Note: note}
-}
-
 // sortStrings sorts s in place (insertion sort; s is tiny).
 func sortStrings(s []string) {
 	for i := 1; i < len(s); i++ {
@@ -532,8 +422,10 @@ func sortStrings(s []string) {
 func (p *svgPlot) maxY() float64 {
 	m := 0.0
 	for _, s := range p.series {
-		for _, q := range s.points {
-			m = math.Max(m, q.y)
+		for _, pc := range s.pieces {
+			for _, q := range pc.points {
+				m = math.Max(m, q.y)
+			}
 		}
 	}
 	for _, mk := range p.marks {
@@ -543,21 +435,6 @@ func (p *svgPlot) maxY() float64 {
 		return 1
 	}
 	return m * 1.05
-}
-
-// fitTime sets a time plot's ranges and ticks from its data.
-func (p *svgPlot) fitTime() {
-	p.xMin, p.xMax = 0, 1
-	for _, s := range p.series {
-		for _, q := range s.points {
-			p.xMax = math.Max(p.xMax, q.x+1)
-		}
-	}
-	for _, b := range p.bands {
-		p.xMax = math.Max(p.xMax, b.x1)
-	}
-	p.xTicks = niceTicks(0, p.xMax, 8)
-	p.yMin, p.yMax = 0, p.maxY()
 }
 
 // niceTicks returns about n ticks from lo to at least hi at a step of 1, 2
@@ -607,9 +484,9 @@ func (p *svgPlot) render() template.HTML {
 	f := func(v float64) string { return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) }
 	esc := template.HTMLEscapeString
 
+	// b holds the inside of the <svg>; its tag, whose height depends on
+	// the legend's rows, is written last.
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg id="%s" class="plot" viewBox="0 0 %s %s" role="img" aria-label="%s" data-series="%d" data-x-min="%s" data-x-max="%s" data-y-max="%s">`,
-		p.id, f(plotW), f(plotH), esc(p.yLabel+" by "+p.xLabel), len(p.series), fv(p.xMin), fv(p.xMax), fv(p.yMax))
 	fmt.Fprintf(&b, `<rect class="frame" x="%s" y="%s" width="%s" height="%s"/>`, f(padLeft), f(padTop), f(iw), f(ih))
 	for _, bd := range p.bands {
 		fmt.Fprintf(&b, `<rect class="band" x="%s" y="%s" width="%s" height="%s"><title>%s</title></rect>`,
@@ -640,44 +517,70 @@ func (p *svgPlot) render() template.HTML {
 		}
 		fmt.Fprintf(&b, `<text x="%s" y="%s" fill="%s">%s</text><title>%s</title></g>`, f(sx(mk.x0)+6), f(y-5), mk.color, esc(mk.label), esc(mk.label))
 	}
+	clampX := func(x float64) float64 { return math.Max(padLeft, math.Min(padLeft+iw, sx(x))) }
+	clampY := func(y float64) float64 { return math.Max(padTop, math.Min(padTop+ih, sy(y))) }
+	partials := false
 	for _, s := range p.series {
-		fmt.Fprintf(&b, `<polyline class="series %s run-%d" data-run="%d" data-points="%d" data-label="%s" fill="none" stroke="%s" stroke-width="%s"`,
-			s.kind, s.run, s.run, len(s.points), esc(s.label), s.color, f(s.width))
-		if s.dash != "" {
-			fmt.Fprintf(&b, ` stroke-dasharray="%s"`, s.dash)
-		}
-		b.WriteString(` points="`)
-		for j, q := range s.points {
-			if j > 0 {
-				b.WriteByte(' ')
+		for _, pc := range s.pieces {
+			class := "series " + s.kind + " run-" + strconv.Itoa(s.run)
+			if pc.partial {
+				class += " partial"
+				partials = true
 			}
-			x := math.Max(padLeft, math.Min(padLeft+iw, sx(q.x)))
-			y := math.Max(padTop, math.Min(padTop+ih, sy(q.y)))
-			b.WriteString(f(x) + "," + f(y))
+			fmt.Fprintf(&b, `<polyline class="%s" data-run="%d" data-points="%d" data-label="%s" fill="none" stroke="%s" stroke-width="%s"`,
+				class, s.run, len(pc.points), esc(s.label), s.color, f(s.width))
+			if s.dash != "" {
+				fmt.Fprintf(&b, ` stroke-dasharray="%s"`, s.dash)
+			}
+			b.WriteString(` points="`)
+			for j, q := range pc.points {
+				if j > 0 {
+					b.WriteByte(' ')
+				}
+				b.WriteString(f(clampX(q.x)) + "," + f(clampY(q.y)))
+			}
+			fmt.Fprintf(&b, `" data-values="%s"><title>%s</title></polyline>`, esc(valuesAttr(pc.points)), esc(s.label))
+			if pc.partial && len(pc.points) > 0 {
+				first, last := pc.points[0], pc.points[len(pc.points)-1]
+				fmt.Fprintf(&b, `<circle class="partial-marker run-%d" cx="%s" cy="%s" r="4" stroke="%s"><title>%s: partial interval %s-%ss: %s</title></circle>`,
+					s.run, f(clampX((first.x+last.x)/2)), f(clampY(last.y)), s.color, esc(s.label), fv(first.x), fv(last.x), fv(last.y))
+			}
 		}
-		fmt.Fprintf(&b, `" data-values="%s"><title>%s</title></polyline>`, esc(valuesAttr(s.points)), esc(s.label))
 	}
-	// The legend, top right inside the frame.
-	lx, ly := padLeft+iw-8, padTop+14
-	if len(p.series) > 0 {
-		longest := 0
-		for _, s := range p.series {
-			longest = max(longest, len([]rune(s.label)))
-		}
-		w := 40 + 6.5*float64(longest)
-		fmt.Fprintf(&b, `<rect class="legend-bg" x="%s" y="%s" width="%s" height="%s"/>`,
-			f(lx-w), f(ly-13), f(w+4), f(16*float64(len(p.series))+4))
+	// The legend, below the plot, in rows: inside the frame it would hide
+	// the data (a rate plot's lines run along its top).
+	type entry struct {
+		symbol, text string
 	}
-	for i, s := range p.series {
-		y := ly + float64(i)*16
-		fmt.Fprintf(&b, `<g class="legend"><line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="%s"`, f(lx-24), f(y-4), f(lx), f(y-4), s.color, f(s.width))
+	var entries []entry
+	for _, s := range p.series {
+		sym := fmt.Sprintf(`<line x1="0" y1="-4" x2="24" y2="-4" stroke="%s" stroke-width="%s"`, s.color, f(s.width))
 		if s.dash != "" {
-			fmt.Fprintf(&b, ` stroke-dasharray="%s"`, s.dash)
+			sym += fmt.Sprintf(` stroke-dasharray="%s"`, s.dash)
 		}
-		fmt.Fprintf(&b, `/><text x="%s" y="%s">%s</text></g>`, f(lx-30), f(y), esc(s.label))
+		entries = append(entries, entry{sym + "/>", s.label})
+	}
+	if partials {
+		entries = append(entries, entry{`<circle class="partial-marker" cx="12" cy="-4" r="4" stroke="#555"/>`,
+			"partial interval (shorter than " + p.usual + "): hollow marker, not joined"})
+	}
+	lx, ly := padLeft, plotH+10
+	for _, e := range entries {
+		w := 54 + 7*float64(len([]rune(e.text)))
+		if lx > padLeft && lx+w > plotW-padRight {
+			lx, ly = padLeft, ly+18
+		}
+		fmt.Fprintf(&b, `<g class="legend" transform="translate(%s %s)">%s<text x="30" y="0">%s</text></g>`, f(lx), f(ly), e.symbol, esc(e.text))
+		lx += w
+	}
+	height := plotH
+	if len(entries) > 0 {
+		height = ly + 8
 	}
 	b.WriteString(`<text class="hover" x="0" y="0"></text></svg>`)
-	return template.HTML(b.String()) //nolint:gosec // every text above is escaped
+	head := fmt.Sprintf(`<svg id="%s" class="plot" viewBox="0 0 %s %s" role="img" aria-label="%s" data-series="%d" data-x-min="%s" data-x-max="%s" data-y-max="%s">`,
+		p.id, f(plotW), f(height), esc(p.yLabel+" by "+p.xLabel), len(p.series), fv(p.xMin), fv(p.xMax), fv(p.yMax))
+	return template.HTML(head + b.String()) //nolint:gosec // every text above is escaped
 }
 
 // fv formats a data value for an attribute.

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,6 +29,13 @@ type htmlTestRun struct {
 	stallAt int     // second with a 200ms stall (corrected only); -1 for none
 	host    bool    // write host.json
 	invalid string  // invalid reason, "" for a valid run
+	// tailS is the length in seconds of a last, partial interval after
+	// the measured seconds (a run's end cut by the window or an
+	// interrupt); 0 for none.
+	tailS float64
+	// dead lists seconds (counted from the warm-up's start) in which every
+	// request sent failed without a response: no latency in them.
+	dead []int
 }
 
 // writeHTMLTestRun writes a complete run directory with the package's own
@@ -46,17 +54,33 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 	rng := rand.New(rand.NewPCG(seed, 42))
 	var intervals []Interval
 	corrected, service, lag := NewHistogram(), NewHistogram(), NewHistogram()
-	var errs int64
+	var errs, failures, unsent, sent int64
 	host := &HostSamples{Start: start, IntervalS: 1}
-	for sec := 0; sec < spec.warmup+spec.seconds; sec++ {
+	total := spec.warmup + spec.seconds
+	if spec.tailS > 0 {
+		total++
+	}
+	for sec := 0; sec < total; sec++ {
+		length := time.Second
+		if sec == spec.warmup+spec.seconds {
+			length = time.Duration(spec.tailS * float64(time.Second))
+		}
 		iv := Interval{
 			Start:     start.Add(time.Duration(sec) * time.Second),
-			End:       start.Add(time.Duration(sec+1) * time.Second),
+			End:       start.Add(time.Duration(sec)*time.Second + length),
 			Warmup:    sec < spec.warmup,
 			Corrected: NewHistogram(), Service: NewHistogram(), Lag: NewHistogram(),
-			Intended: int64(spec.rate),
+			Intended: int64(math.Round(float64(spec.rate) * length.Seconds())),
 		}
-		n := spec.rate - rng.IntN(spec.rate/50+1)
+		n := int(iv.Intended) - rng.IntN(int(iv.Intended)/50+1)
+		// Failures get no response, hence no latency; error statuses do.
+		var failed, statuses int
+		switch {
+		case slices.Contains(spec.dead, sec):
+			failed = n
+		case sec%4 == 3:
+			failed, statuses = rng.IntN(3), 1+rng.IntN(3)
+		}
 		for i := 0; i < n; i++ {
 			// Log-normal service time around 2ms, a long tail.
 			svc := time.Duration(spec.scale * 2e6 * math.Exp(0.6*rng.NormFloat64()))
@@ -65,21 +89,29 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 			if sec == spec.stallAt && i < n/3 {
 				c += 200 * time.Millisecond * time.Duration(n/3-i) / time.Duration(n/3)
 			}
-			Record(iv.Service, svc)
 			Record(iv.Lag, l)
+			if i < failed {
+				continue
+			}
+			Record(iv.Service, svc)
 			Record(iv.Corrected, c)
 		}
 		iv.Unsent = iv.Intended - int64(n)
-		if sec%4 == 3 {
-			iv.Errors = int64(rng.IntN(3))
-		}
+		iv.Failures = int64(failed)
+		iv.Errors = int64(failed + statuses)
 		intervals = append(intervals, iv)
-		host.Generator = append(host.Generator, HostSample{T: float64(sec) + 0.5, ProcCPUPercent: 20 + 10*spec.scale + float64(rng.IntN(10)), ProcCPUCores: 0.4})
+		if length == time.Second {
+			cpu := 20 + 10*spec.scale + float64(rng.IntN(10))
+			host.Generator = append(host.Generator, HostSample{T: float64(sec) + 1, ProcCPUPercent: cpu, ProcCPUCores: 0.4})
+		}
 		if !iv.Warmup {
 			corrected.Merge(iv.Corrected)
 			service.Merge(iv.Service)
 			lag.Merge(iv.Lag)
 			errs += iv.Errors
+			failures += iv.Failures
+			unsent += iv.Unsent
+			sent += iv.Sent()
 		}
 	}
 	if spec.host {
@@ -95,14 +127,21 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 		DurationS:   float64(spec.seconds),
 		WarmupS:     float64(spec.warmup),
 		Target:      "http://127.0.0.1:8080/v1/items/{key}",
-		Rate:        Rate{Target: float64(spec.rate), Achieved: float64(corrected.TotalCount()) / float64(spec.seconds), Plan: strconv.Itoa(spec.rate) + "/s"},
-		Requests:    corrected.TotalCount(),
+		Rate:        Rate{Target: float64(spec.rate), Achieved: float64(sent) / float64(spec.seconds), Plan: strconv.Itoa(spec.rate) + "/s"},
+		Requests:    sent,
+		Unsent:      unsent,
 		Errors:      errs,
+		StatusCodes: map[string]int64{"200": sent - errs, "503": errs - failures},
+		ErrorKinds:  map[string]int64{},
 		Latency:     Latency{Corrected: Summarize(corrected), Service: Summarize(service)},
 		Lag:         SummarizeLag(lag),
 		Valid:       spec.invalid == "",
 		Generator:   Generator{CPUMeanPercent: cpu.MeanPercent, CPUMaxPercent: cpu.MaxPercent, Workers: 10, MaxLagMS: 10},
 		Host:        Host{Kernel: "6.1.0-test", CPUs: 2, GOMAXPROCS: 2, GoVersion: "go1.26"},
+	}
+	if failures > 0 {
+		run.ErrorKinds["connection refused"] = failures
+		run.ErrorMessages = map[string]string{"connection refused": "dial tcp 127.0.0.1:8080: connect: connection refused"}
 	}
 	if spec.invalid != "" {
 		run.InvalidReasons = []string{spec.invalid}
@@ -129,7 +168,7 @@ func loadHTMLTestRuns(t testing.TB, dirs ...string) []*RunData {
 }
 
 var (
-	polylineRE = regexp.MustCompile(`<polyline class="series ([a-z0-9]+) run-(\d+)"[^>]* data-points="(\d+)"[^>]* stroke="([^"]+)"`)
+	polylineRE = regexp.MustCompile(`<polyline class="series ([a-z0-9]+) run-(\d+)(?: partial)?"[^>]* data-points="(\d+)"[^>]* stroke="([^"]+)"`)
 	svgRE      = regexp.MustCompile(`<svg id="([a-z]+)" class="plot"`)
 )
 
@@ -145,7 +184,7 @@ func seriesIn(t *testing.T, page, id string) map[string]int {
 	out := map[string]int{}
 	for _, m := range polylineRE.FindAllStringSubmatch(page[i:i+j], -1) {
 		n, _ := strconv.Atoi(m[3])
-		out[m[1]+" "+m[2]] = n
+		out[m[1]+" "+m[2]] += n // a series with gaps is several polylines
 	}
 	return out
 }
@@ -176,8 +215,8 @@ func TestHTMLOneRun(t *testing.T) {
 	for id, kinds := range map[string][]string{"latency": {"p50", "p99", "max"}, "rate": {"intended", "sent"}, "errors": {"errors"}, "cpu": {"cpu"}} {
 		got := seriesIn(t, page, id)
 		for _, k := range kinds {
-			if got[k+" 0"] != 12 {
-				t.Errorf("%s: series %s has %d points, want 12 (one a second, warm-up included)", id, k, got[k+" 0"])
+			if got[k+" 0"] != 24 {
+				t.Errorf("%s: series %s has %d points, want 24 (a step a second, warm-up included)", id, k, got[k+" 0"])
 			}
 		}
 	}
@@ -236,7 +275,7 @@ func TestHTMLRunsOverlaidAndInvalid(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	if got := seriesIn(t, page, "cpu"); len(got) != 1 || got["cpu 0"] != 7 {
+	if got := seriesIn(t, page, "cpu"); len(got) != 1 || got["cpu 0"] != 14 {
 		t.Errorf("cpu series %v, want the fast run's only", got)
 	}
 }
@@ -444,5 +483,146 @@ func TestHTMLEmptyRun(t *testing.T) {
 	}
 	if bytes.Contains(page, []byte("NaN")) || bytes.Contains(page, []byte("Inf")) {
 		t.Error("page holds NaN or Inf coordinates")
+	}
+}
+
+// plotLine is one polyline of a plot: its series kind and run, whether it
+// draws a partial interval, and its data values.
+type plotLine struct {
+	kind    string
+	run     int
+	partial bool
+	values  []pt
+}
+
+var lineRE = regexp.MustCompile(`<polyline class="series ([a-z0-9]+) run-(\d+)( partial)?"[^>]*data-values="([^"]*)"`)
+
+// svgOf returns the <svg> element with id in page.
+func svgOf(t *testing.T, page, id string) string {
+	t.Helper()
+	i := strings.Index(page, `<svg id="`+id+`"`)
+	if i < 0 {
+		t.Fatalf("no <svg id=%q> in the page", id)
+	}
+	return page[i : i+strings.Index(page[i:], "</svg>")]
+}
+
+// linesIn returns the polylines of the plot id, of kind when kind is not
+// empty.
+func linesIn(t *testing.T, page, id, kind string) []plotLine {
+	t.Helper()
+	var out []plotLine
+	for _, m := range lineRE.FindAllStringSubmatch(svgOf(t, page, id), -1) {
+		if kind != "" && m[1] != kind {
+			continue
+		}
+		run, _ := strconv.Atoi(m[2])
+		l := plotLine{kind: m[1], run: run, partial: m[3] != ""}
+		for _, xy := range strings.Fields(m[4]) {
+			x, y, _ := strings.Cut(xy, ",")
+			fx, err1 := strconv.ParseFloat(x, 64)
+			fy, err2 := strconv.ParseFloat(y, 64)
+			if err1 != nil || err2 != nil {
+				t.Fatalf("%s: bad data value %q", id, xy)
+			}
+			l.values = append(l.values, pt{fx, fy})
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// svgAttr returns the numeric attribute attr of the plot id.
+func svgAttr(t *testing.T, page, id, attr string) float64 {
+	t.Helper()
+	m := regexp.MustCompile(` ` + attr + `="([^"]*)"`).FindStringSubmatch(svgOf(t, page, id))
+	if m == nil {
+		t.Fatalf("<svg id=%q> has no %s", id, attr)
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		t.Fatalf("<svg id=%q> %s=%q: %v", id, attr, m[1], err)
+	}
+	return v
+}
+
+// TestHTMLRunEnd draws the end of a run as what happened: the last interval
+// lasts 4ms and holds 2 of the plan's 500/s hits, which is 500/s, not a
+// fall to 2/s; it is drawn apart and marked; second 6, in which no request
+// got a response, has no latency (a gap, not 0); and the time axis ends
+// with the data, at 12.004s.
+func TestHTMLRunEnd(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "end")
+	writeHTMLTestRun(t, dir, htmlTestRun{name: "end", scale: 1, warmup: 2, seconds: 10, rate: 500, stallAt: -1, host: true, tailS: 0.004, dead: []int{6}})
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, loadHTMLTestRuns(t, dir)...); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+
+	for _, id := range []string{"latency", "rate", "errors", "cpu"} {
+		if got := svgAttr(t, page, id, "data-x-max"); got != 12.004 {
+			t.Errorf("%s: time axis ends at %vs, want 12.004s (the last interval's end)", id, got)
+		}
+	}
+	for _, kind := range []string{"intended", "sent"} {
+		var partial []plotLine
+		for _, l := range linesIn(t, page, "rate", kind) {
+			if l.partial {
+				partial = append(partial, l)
+				continue
+			}
+			for _, q := range l.values {
+				if q.y < 450 || q.x > 12 {
+					t.Errorf("rate %s: full-interval point %v, want >= 450/s and before 12s", kind, q)
+				}
+			}
+		}
+		if len(partial) != 1 {
+			t.Fatalf("rate %s: %d partial lines, want 1 (the last 4ms)", kind, len(partial))
+		}
+		v := partial[0].values
+		if len(v) != 2 || v[0].x != 12 || v[1].x != 12.004 || v[0].y != 500 || v[1].y != 500 {
+			t.Errorf("rate %s: partial interval drawn as %v, want 500/s over [12, 12.004]", kind, v)
+		}
+	}
+	rate := svgOf(t, page, "rate")
+	if !strings.Contains(rate, `<circle class="partial-marker run-0"`) || !strings.Contains(rate, "partial interval (shorter than 1s)") {
+		t.Error("rate: the partial interval has no hollow marker or no legend note")
+	}
+
+	p99 := linesIn(t, page, "latency", "p99")
+	if len(p99) < 2 {
+		t.Fatalf("latency p99: %d lines, want a gap at second 6", len(p99))
+	}
+	for _, l := range p99 {
+		for _, q := range l.values {
+			if q.x > 6 && q.x < 7 || q.y <= 0 {
+				t.Errorf("latency p99: point %v; second 6 had no response and must be a gap, not %v", q, q.y)
+			}
+		}
+	}
+}
+
+// TestHTMLEmptyLastInterval: a last interval too short for the plan to
+// place a hit in it (0.8ms at 500/s) holds no rate: nothing is drawn for
+// it, not a fall to 0.
+func TestHTMLEmptyLastInterval(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "empty-end")
+	writeHTMLTestRun(t, dir, htmlTestRun{name: "empty-end", scale: 1, warmup: 1, seconds: 4, rate: 500, stallAt: -1, tailS: 0.0008})
+	d := loadHTMLTestRuns(t, dir)
+	if last := d[0].Timeline[len(d[0].Timeline)-1]; last.Intended != 0 || last.LengthS == 0 {
+		t.Fatalf("fixture: last row %+v, want an empty interval of some length", last)
+	}
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, d...); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range linesIn(t, buf.String(), "rate", "") {
+		for _, q := range l.values {
+			if q.y < 450 {
+				t.Errorf("rate %s: point %v, want none below 450/s", l.kind, q)
+			}
+		}
 	}
 }

@@ -1,0 +1,325 @@
+package results
+
+import (
+	"math"
+	"strings"
+)
+
+// The plots over time draw timeline.csv as it is stored: one row an
+// interval of the rate plan's time, holding counts. Each interval is drawn
+// as a step over its true span [second, second+length_s), its rates as
+// count/length, so that a short interval (the last of a run, cut by the
+// window's end or an interrupt; the one the warm-up's end cuts) is not a
+// fall. A partial interval is drawn apart with a hollow marker; an interval
+// without a value (no response, nothing sent) is a gap, never a 0.
+
+// lengthTolerance absorbs the rounding of length_s to milliseconds in
+// timeline.csv when lengths are compared.
+const lengthTolerance = 0.0005
+
+// usualLength returns the length of a timeline's usual interval in
+// seconds: the most common length, the longer on a tie (a run of two
+// intervals, one cut short, has the longer as its usual one).
+func usualLength(rows []TimelineRow) float64 {
+	count := map[int64]int{}
+	best, bestN := int64(0), 0
+	for _, r := range rows {
+		ms := int64(math.Round(r.LengthS * 1000))
+		count[ms]++
+		if n := count[ms]; n > bestN || (n == bestN && ms > best) {
+			best, bestN = ms, n
+		}
+	}
+	return float64(best) / 1000
+}
+
+// isPartial reports whether r is shorter than the run's usual interval.
+func isPartial(r TimelineRow, usual float64) bool {
+	return r.LengthS < usual-lengthTolerance
+}
+
+// stepPieces draws one value an interval as steps. get returns the value
+// of a row, or false when the row has none (a gap). Consecutive intervals
+// join into one polyline; a gap, a hole in the timeline (a merged run
+// missing a second) or a partial interval breaks it. A partial interval in
+// which the plan scheduled nothing holds no data at all: a few
+// milliseconds of a plan too slow to place a hit in them are no rate of 0.
+func stepPieces(rows []TimelineRow, usual float64, get func(TimelineRow) (float64, bool)) []piece {
+	var out []piece
+	var cur []pt
+	flush := func() {
+		if len(cur) > 0 {
+			out = append(out, piece{points: cur})
+			cur = nil
+		}
+	}
+	for _, r := range rows {
+		if r.LengthS <= 0 {
+			continue // no span, nothing to draw
+		}
+		x0, x1 := r.Second, r.Second+r.LengthS
+		v, ok := get(r)
+		partial := isPartial(r, usual)
+		switch {
+		case !ok || (partial && r.Intended == 0):
+			flush()
+		case partial:
+			flush()
+			out = append(out, piece{points: []pt{{x0, v}, {x1, v}}, partial: true})
+		default:
+			if len(cur) > 0 && math.Abs(cur[len(cur)-1].x-x0) > lengthTolerance {
+				flush()
+			}
+			cur = append(cur, pt{x0, v}, pt{x1, v})
+		}
+	}
+	flush()
+	return out
+}
+
+// timelineEnd returns where a timeline's data ends: the last interval's
+// end, in seconds since the run's start.
+func timelineEnd(rows []TimelineRow) float64 {
+	end := 0.0
+	for _, r := range rows {
+		end = math.Max(end, r.Second+r.LengthS)
+	}
+	return end
+}
+
+// warmupBand returns the shaded warm-up of a timeline, if it has one.
+func warmupBand(rows []TimelineRow) (band, bool) {
+	var end float64
+	found := false
+	for _, r := range rows {
+		if r.Warmup {
+			found = true
+			end = math.Max(end, r.Second+r.LengthS)
+		}
+	}
+	return band{x0: 0, x1: end, label: "warm-up"}, found
+}
+
+// timeCol is one series drawn from every run's timeline.
+type timeCol struct {
+	kind  string
+	dash  string
+	width float64
+	// get returns a row's value, or false when it has none.
+	get func(TimelineRow) (float64, bool)
+}
+
+// timePlot builds a plot over the runs' time from one or more columns of
+// each run's timeline.
+func timePlot(id, yLabel string, runs []*RunData, labels []string, cols []timeCol) svgPlot {
+	p := svgPlot{id: id, xLabel: "time (s)", yLabel: yLabel}
+	single := len(runs) == 1
+	var usual []string
+	for i, d := range runs {
+		u := usualLength(d.Timeline)
+		if len(d.Timeline) > 0 {
+			if s := seconds(u); !containsString(usual, s) {
+				usual = append(usual, s)
+			}
+		}
+		for k, c := range cols {
+			pieces := stepPieces(d.Timeline, u, c.get)
+			if len(pieces) == 0 {
+				continue
+			}
+			s := series{kind: c.kind, run: i, label: labelFor(labels[i], c.kind, single), color: runColor(i), dash: c.dash, width: c.width, pieces: pieces}
+			if single {
+				s.color = runColor(k)
+			}
+			p.series = append(p.series, s)
+		}
+		if b, ok := warmupBand(d.Timeline); ok && i == 0 {
+			p.bands = append(p.bands, b)
+		}
+	}
+	p.usual = strings.Join(usual, " / ")
+	p.fitTime(runs)
+	return p
+}
+
+func containsString(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// fitTime sets a time plot's ranges and ticks. The time axis ends where
+// the data ends, the end of the runs' last interval: not a second later,
+// which would read as a stretch without requests.
+func (p *svgPlot) fitTime(runs []*RunData) {
+	p.xMin, p.xMax = 0, 0
+	for _, d := range runs {
+		p.xMax = math.Max(p.xMax, timelineEnd(d.Timeline))
+	}
+	if p.xMax == 0 { // no timeline: the series' own extent
+		for _, s := range p.series {
+			for _, pc := range s.pieces {
+				for _, q := range pc.points {
+					p.xMax = math.Max(p.xMax, q.x)
+				}
+			}
+		}
+	}
+	if p.xMax == 0 {
+		p.xMax = 1
+	}
+	p.xTicks = niceTicks(0, p.xMax, 8)
+	p.yMin, p.yMax = 0, p.maxY()
+}
+
+// responded counts the requests of r that got a response: the latency
+// percentiles describe them only.
+func responded(r TimelineRow) int64 { return r.Intended - r.Unsent - r.Failures }
+
+func latencyPlot(runs []*RunData, labels []string) htmlPlot {
+	// An interval without a response has no latency: a gap, not a 0.
+	ms := func(get func(TimelineRow) float64) func(TimelineRow) (float64, bool) {
+		return func(r TimelineRow) (float64, bool) { return get(r), responded(r) > 0 }
+	}
+	p := timePlot("latency", "corrected latency (ms)", runs, labels, []timeCol{
+		{"p50", "2 3", 1.5, ms(func(r TimelineRow) float64 { return r.P50MS })},
+		{"p99", "", 2, ms(func(r TimelineRow) float64 { return r.P99MS })},
+		{"max", "6 3", 1, ms(func(r TimelineRow) float64 { return r.MaxMS })},
+	})
+	return htmlPlot{ID: p.id, Title: "Latency over time (corrected p50 dotted, p99 solid, max dashed; a gap where no request got a response)", SVG: p.render(), Note: timelineNote(runs, labels)}
+}
+
+func ratePlot(runs []*RunData, labels []string) htmlPlot {
+	always := func(get func(TimelineRow) float64) func(TimelineRow) (float64, bool) {
+		return func(r TimelineRow) (float64, bool) { return get(r), true }
+	}
+	p := timePlot("rate", "requests/s", runs, labels, []timeCol{
+		{"intended", "6 4", 1.5, always(TimelineRow.IntendedRate)},
+		{"sent", "", 2, always(TimelineRow.SentRate)},
+	})
+	return htmlPlot{ID: p.id, Title: "Rate over time (intended dashed, sent solid; each interval's count over its length)", SVG: p.render(), Note: timelineNote(runs, labels)}
+}
+
+func errorsPlot(runs []*RunData, labels []string) htmlPlot {
+	p := timePlot("errors", "errors/s", runs, labels, []timeCol{
+		{"errors", "", 2, func(r TimelineRow) (float64, bool) { return perSecond(r.Errors, r.LengthS), true }},
+	})
+	return htmlPlot{ID: p.id, Title: "Errors over time", SVG: p.render(), Note: timelineNote(runs, labels)}
+}
+
+func timelineNote(runs []*RunData, labels []string) string {
+	var empty []string
+	for i, d := range runs {
+		if len(d.Timeline) == 0 {
+			empty = append(empty, labels[i])
+		}
+	}
+	if len(empty) == 0 {
+		return ""
+	}
+	return "No timeline rows for " + strings.Join(empty, ", ") + "."
+}
+
+// cpuSteps draws host samples as steps: a sample holds the use since the
+// previous sample (the first: over the sampling interval before it), at
+// its time T shifted onto the timeline's clock. The steps are cut to
+// [0, end], the run's time: the sampler starts before the first interval
+// and takes its last sample after the last one.
+func cpuSteps(samples []HostSample, every, shift, end float64, get func(HostSample) float64) []piece {
+	var pts []pt
+	prev := math.NaN()
+	for _, s := range samples {
+		t := s.T + shift
+		from := prev
+		if math.IsNaN(from) {
+			from = t - every
+		}
+		prev = t
+		from, to := math.Max(from, 0), math.Min(t, end)
+		if to <= from {
+			continue
+		}
+		v := get(s)
+		pts = append(pts, pt{from, v}, pt{to, v})
+	}
+	return line(pts)
+}
+
+func cpuPlot(runs []*RunData, labels []string) htmlPlot {
+	p := svgPlot{id: "cpu", xLabel: "time (s)", yLabel: "generator CPU (% of GOMAXPROCS)"}
+	single := len(runs) == 1
+	end := 0.0
+	for _, d := range runs {
+		end = math.Max(end, timelineEnd(d.Timeline))
+	}
+	if end == 0 { // no timeline: up to the last sample
+		for _, d := range runs {
+			if d.Host == nil {
+				continue
+			}
+			for _, g := range d.Host.Generators() {
+				for _, s := range g {
+					end = math.Max(end, s.T)
+				}
+			}
+		}
+	}
+	var missing []string
+	k := 0
+	for i, d := range runs {
+		if d.Host == nil {
+			missing = append(missing, labels[i])
+			continue
+		}
+		// Host sample times count from the host's start; shift them onto
+		// the timeline's clock (the log's start) when both are known.
+		shift := 0.0
+		if d.Hlog != nil && !d.Hlog.StartTime.IsZero() && !d.Host.Start.IsZero() {
+			shift = d.Host.Start.Sub(d.Hlog.StartTime).Seconds()
+		}
+		every := d.Host.IntervalS
+		if every <= 0 {
+			every = 1
+		}
+		gens := d.Host.Generators()
+		names := make([]string, 0, len(gens))
+		for n := range gens {
+			names = append(names, n)
+		}
+		sortStrings(names)
+		for _, n := range names {
+			label := labels[i]
+			if n != "generator" {
+				label += " " + n
+			}
+			s := series{kind: "cpu", run: i, label: labelFor(label, "generator CPU", single && len(names) == 1), color: runColor(i), width: 2,
+				pieces: cpuSteps(gens[n], every, shift, end, func(s HostSample) float64 { return s.ProcCPUPercent })}
+			if single {
+				s.color = runColor(k)
+			}
+			k++
+			p.series = append(p.series, s)
+		}
+		if b, ok := warmupBand(d.Timeline); ok && i == 0 {
+			p.bands = append(p.bands, b)
+		}
+	}
+	p.xMin, p.xMax = 0, end
+	if p.xMax <= 0 {
+		p.xMax = 1
+	}
+	p.xTicks = niceTicks(0, p.xMax, 8)
+	p.yMin, p.yMax = 0, math.Max(100, p.maxY())
+	p.yTicks = niceTicks(p.yMin, p.yMax, 5)
+	p.yMax = p.yTicks[len(p.yTicks)-1].v
+	// 100% of GOMAXPROCS is saturation: the generator measures itself.
+	p.marks = append(p.marks, mark{x0: p.xMin, x1: p.xMax, y: 100, label: "saturated", color: sloFailColor})
+	note := ""
+	if len(missing) > 0 {
+		note = "No host.json for " + strings.Join(missing, ", ") + ": generator CPU was not sampled."
+	}
+	return htmlPlot{ID: p.id, Title: "Generator CPU over time", SVG: p.render(), Note: note}
+}
