@@ -212,7 +212,7 @@ func TestHTMLOneRun(t *testing.T) {
 	if spec["corrected 0"] < 100 || spec["service 0"] < 100 {
 		t.Errorf("spectrum series %v, want corrected and service with >= 100 points", spec)
 	}
-	for id, kinds := range map[string][]string{"latency": {"p50", "p99", "max"}, "rate": {"intended", "sent"}, "errors": {"errors"}, "cpu": {"cpu"}} {
+	for id, kinds := range map[string][]string{"latency": {"p50", "p99", "max"}, "rate": {"intended", "sent"}, "errors": {"failures", "statuses"}, "cpu": {"cpu"}} {
 		got := seriesIn(t, page, id)
 		for _, k := range kinds {
 			if got[k+" 0"] != 24 {
@@ -624,5 +624,57 @@ func TestHTMLEmptyLastInterval(t *testing.T) {
 				t.Errorf("rate %s: point %v, want none below 450/s", l.kind, q)
 			}
 		}
+	}
+}
+
+// TestHTMLErrorsOverTime checks the errors plot against timeline.csv's
+// counts: per interval, failures (no response) and error statuses (errors
+// less failures), each per second of the interval, a partial one too.
+// Second 6 fails entirely without a response.
+func TestHTMLErrorsOverTime(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "errors")
+	// The partial last interval (second 11, 250ms) holds error statuses,
+	// so a count not divided by its length shows.
+	writeHTMLTestRun(t, dir, htmlTestRun{name: "errors", scale: 1, warmup: 2, seconds: 9, rate: 500, stallAt: -1, tailS: 0.25, dead: []int{6}})
+	d := loadHTMLTestRuns(t, dir)
+	if last := d[0].Timeline[len(d[0].Timeline)-1]; last.LengthS != 0.25 || last.Errors == last.Failures {
+		t.Fatalf("fixture: last row %+v, want 250ms with error statuses", last)
+	}
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, d...); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	// got maps a kind to its value at each interval's start.
+	got := map[string]map[float64]float64{}
+	for _, l := range linesIn(t, page, "errors", "") {
+		if got[l.kind] == nil {
+			got[l.kind] = map[float64]float64{}
+		}
+		for i := 0; i+1 < len(l.values); i += 2 {
+			got[l.kind][l.values[i].x] = l.values[i].y
+		}
+	}
+	if len(got) != 2 {
+		t.Fatalf("errors plot series %v, want failures and statuses", got)
+	}
+	var statuses int64
+	for _, r := range d[0].Timeline {
+		want := map[string]float64{
+			"failures": float64(r.Failures) / r.LengthS,
+			"statuses": float64(r.Errors-r.Failures) / r.LengthS,
+		}
+		for kind, w := range want {
+			if v, ok := got[kind][r.Second]; !ok || math.Abs(v-w) > 1e-6 {
+				t.Errorf("errors %s at %vs: %v (drawn %v), want %v from %+v", kind, r.Second, v, ok, w, r)
+			}
+		}
+		statuses += r.Errors - r.Failures
+	}
+	if got["failures"][6] < 450 || got["statuses"][6] != 0 {
+		t.Errorf("second 6: failures %v/s, statuses %v/s; want every request failed without a response", got["failures"][6], got["statuses"][6])
+	}
+	if statuses == 0 {
+		t.Error("fixture: no error statuses")
 	}
 }

@@ -102,7 +102,9 @@ func warmupBand(rows []TimelineRow) (band, bool) {
 
 // timeCol is one series drawn from every run's timeline.
 type timeCol struct {
-	kind  string
+	kind string
+	// label names the series in the legend; the kind when empty.
+	label string
 	dash  string
 	width float64
 	// get returns a row's value, or false when it has none.
@@ -127,7 +129,11 @@ func timePlot(id, yLabel string, runs []*RunData, labels []string, cols []timeCo
 			if len(pieces) == 0 {
 				continue
 			}
-			s := series{kind: c.kind, run: i, label: labelFor(labels[i], c.kind, single), color: runColor(i), dash: c.dash, width: c.width, pieces: pieces}
+			name := c.label
+			if name == "" {
+				name = c.kind
+			}
+			s := series{kind: c.kind, run: i, label: labelFor(labels[i], name, single), color: runColor(i), dash: c.dash, width: c.width, pieces: pieces}
 			if single {
 				s.color = runColor(k)
 			}
@@ -185,9 +191,9 @@ func latencyPlot(runs []*RunData, labels []string) htmlPlot {
 		return func(r TimelineRow) (float64, bool) { return get(r), responded(r) > 0 }
 	}
 	p := timePlot("latency", "corrected latency (ms)", runs, labels, []timeCol{
-		{"p50", "2 3", 1.5, ms(func(r TimelineRow) float64 { return r.P50MS })},
-		{"p99", "", 2, ms(func(r TimelineRow) float64 { return r.P99MS })},
-		{"max", "6 3", 1, ms(func(r TimelineRow) float64 { return r.MaxMS })},
+		{"p50", "", "2 3", 1.5, ms(func(r TimelineRow) float64 { return r.P50MS })},
+		{"p99", "", "", 2, ms(func(r TimelineRow) float64 { return r.P99MS })},
+		{"max", "", "6 3", 1, ms(func(r TimelineRow) float64 { return r.MaxMS })},
 	})
 	return htmlPlot{ID: p.id, Title: "Latency over time (corrected p50 dotted, p99 solid, max dashed; a gap where no request got a response)", SVG: p.render(), Note: timelineNote(runs, labels)}
 }
@@ -197,17 +203,26 @@ func ratePlot(runs []*RunData, labels []string) htmlPlot {
 		return func(r TimelineRow) (float64, bool) { return get(r), true }
 	}
 	p := timePlot("rate", "requests/s", runs, labels, []timeCol{
-		{"intended", "6 4", 1.5, always(TimelineRow.IntendedRate)},
-		{"sent", "", 2, always(TimelineRow.SentRate)},
+		{"intended", "", "6 4", 1.5, always(TimelineRow.IntendedRate)},
+		{"sent", "", "", 2, always(TimelineRow.SentRate)},
 	})
 	return htmlPlot{ID: p.id, Title: "Rate over time (intended dashed, sent solid; each interval's count over its length)", SVG: p.render(), Note: timelineNote(runs, labels)}
 }
 
+// errorsPlot draws transport failures (no response: refused, reset,
+// timeout, TLS, truncated) apart from error statuses (a response outside
+// 2xx/3xx): a target that answers 503 and one that cannot be reached fail
+// for different reasons. An interval in which nothing was sent has neither:
+// a gap.
 func errorsPlot(runs []*RunData, labels []string) htmlPlot {
-	p := timePlot("errors", "errors/s", runs, labels, []timeCol{
-		{"errors", "", 2, func(r TimelineRow) (float64, bool) { return perSecond(r.Errors, r.LengthS), true }},
+	sent := func(get func(TimelineRow) int64) func(TimelineRow) (float64, bool) {
+		return func(r TimelineRow) (float64, bool) { return perSecond(get(r), r.LengthS), r.Intended-r.Unsent > 0 }
+	}
+	p := timePlot("errors", "failed requests/s", runs, labels, []timeCol{
+		{"failures", "failures (no response)", "", 2, sent(func(r TimelineRow) int64 { return r.Failures })},
+		{"statuses", "error statuses", "6 4", 2, sent(func(r TimelineRow) int64 { return r.Errors - r.Failures })},
 	})
-	return htmlPlot{ID: p.id, Title: "Errors over time", SVG: p.render(), Note: timelineNote(runs, labels)}
+	return htmlPlot{ID: p.id, Title: "Errors over time (failures without a response solid, error statuses dashed; per second)", SVG: p.render(), Note: timelineNote(runs, labels)}
 }
 
 func timelineNote(runs []*RunData, labels []string) string {
