@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -107,9 +108,10 @@ var htmlTemplateText string
 var htmlTemplate = template.Must(template.New("report").Parse(htmlTemplateText))
 
 // WriteHTML writes a self-contained HTML page for one run or several
-// overlaid: validity, verdicts and a summary table at the top, then inline
-// SVG plots of the percentile spectrum (corrected and service latency, SLO
-// bounds drawn), latency, rate, errors and generator CPU over time. The
+// overlaid: each run's verdict in words (Headline) first, red unless it is
+// a PASS or a VALID, then the SLO verdicts and a summary table, then
+// inline SVG plots of the percentile spectrum (corrected and service
+// latency, SLO bounds drawn), latency, rate, errors and CPU over time. The
 // page needs no network and no script; a few lines of inline script only
 // record, after load, what the browser rendered (for tests) and show the
 // values under the pointer.
@@ -122,10 +124,10 @@ var htmlTemplate = template.Must(template.New("report").Parse(htmlTemplateText))
 //
 // Every data series is one or more SVG polylines (it breaks at a gap) of
 // class "series" with its kind ("corrected", "service", "p50", "p99",
-// "max", "intended", "sent", "failures", "statuses", "cpu"), a "run-N" class, "partial"
-// for a partial interval's step, and data-points and data-values
-// attributes, inside an <svg> whose id names the plot ("spectrum",
-// "latency", "rate", "errors", "cpu").
+// "max", "intended", "sent", "failures", "statuses", "cpu"), a "run-N"
+// class, "partial" for a partial interval's step, and data-points and
+// data-values attributes, inside an <svg> whose id names the plot
+// ("spectrum", "latency", "rate", "errors", "cpu").
 func WriteHTML(w io.Writer, runs ...*RunData) error {
 	if len(runs) == 0 {
 		return errors.New("html report: no runs")
@@ -158,8 +160,9 @@ type htmlView struct {
 	Title string
 	Runs  []htmlRun
 	Plots []htmlPlot
-	// AllValid is false when any run is invalid.
-	AllValid bool
+	// Several is true when the page overlays more than one run: the
+	// headlines then name their run.
+	Several bool
 }
 
 type htmlRun struct {
@@ -173,7 +176,22 @@ type htmlRun struct {
 	Warnings       []string
 	Started        string
 	ErrorPercent   string
+	// Headline is the run's verdict in words (Headline); HeadlineOK says
+	// it is good news, a PASS or a VALID, and is styled so.
+	Headline   string
+	HeadlineOK bool
+	// Responded is false when no request got a response: the run has no
+	// latency, and the summary shows none rather than zeros.
+	Responded bool
+	// StatusCodes and ErrorKinds are counts in words, as the text report
+	// gives them.
+	StatusCodes, ErrorKinds string
+	// FirstErrors holds the first message of each error kind, by kind.
+	FirstErrors []kindMessage
 }
+
+// kindMessage is the first message of one error kind.
+type kindMessage struct{ Kind, Message string }
 
 type htmlPlot struct {
 	ID    string
@@ -183,7 +201,7 @@ type htmlPlot struct {
 }
 
 func buildHTMLView(runs []*RunData) htmlView {
-	v := htmlView{AllValid: true}
+	v := htmlView{Several: len(runs) > 1}
 	labels := make([]string, len(runs))
 	for i, d := range runs {
 		labels[i] = d.Dir
@@ -209,10 +227,16 @@ func buildHTMLView(runs []*RunData) htmlView {
 			Warnings:       r.Warnings,
 			Started:        r.StartedAt.UTC().Format(time.RFC3339),
 			ErrorPercent:   formatFloat(errorShare(r), 3) + "%",
+			Headline:       Headline(r),
+			Responded:      responses(r) > 0,
+			StatusCodes:    countsText(r.StatusCodes, false),
+			ErrorKinds:     countsText(r.ErrorKinds, true),
 		}
-		if !r.Valid {
-			v.AllValid = false
+		hr.HeadlineOK = strings.HasPrefix(hr.Headline, "PASS") || strings.HasPrefix(hr.Headline, "VALID")
+		for k, m := range r.ErrorMessages {
+			hr.FirstErrors = append(hr.FirstErrors, kindMessage{k, m})
 		}
+		sort.Slice(hr.FirstErrors, func(a, b int) bool { return hr.FirstErrors[a].Kind < hr.FirstErrors[b].Kind })
 		v.Runs = append(v.Runs, hr)
 	}
 	if len(runs) == 1 {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"html/template"
 	"image"
 	"image/png"
 	"math"
@@ -36,6 +38,8 @@ type htmlTestRun struct {
 	// dead lists seconds (counted from the warm-up's start) in which every
 	// request sent failed without a response: no latency in them.
 	dead []int
+	// noSLO leaves the run without SLOs.
+	noSLO bool
 }
 
 // writeHTMLTestRun writes a complete run directory with the package's own
@@ -131,13 +135,16 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 		Requests:    sent,
 		Unsent:      unsent,
 		Errors:      errs,
-		StatusCodes: map[string]int64{"200": sent - errs, "503": errs - failures},
+		StatusCodes: map[string]int64{"200": sent - errs},
 		ErrorKinds:  map[string]int64{},
 		Latency:     Latency{Corrected: Summarize(corrected), Service: Summarize(service)},
 		Lag:         SummarizeLag(lag),
 		Valid:       spec.invalid == "",
 		Generator:   Generator{CPUMeanPercent: cpu.MeanPercent, CPUMaxPercent: cpu.MaxPercent, Workers: 10, MaxLagMS: 10},
 		Host:        Host{Kernel: "6.1.0-test", CPUs: 2, GOMAXPROCS: 2, GoVersion: "go1.26"},
+	}
+	if errs > failures {
+		run.StatusCodes["503"] = errs - failures
 	}
 	if failures > 0 {
 		run.ErrorKinds["connection refused"] = failures
@@ -150,7 +157,9 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run.SLO = EvaluateSLOs(slos, run)
+	if !spec.noSLO {
+		run.SLO = EvaluateSLOs(slos, run)
+	}
 	writeRunDir(t, dir, run, intervals)
 }
 
@@ -225,7 +234,7 @@ func TestHTMLOneRun(t *testing.T) {
 		t.Errorf("%d SLO marks on the spectrum, want 3", n)
 	}
 	for _, want := range []string{
-		`id="validity">VALID`, `<td>p99&lt;=25ms</td>`, `<span class="pass">PASS</span>`, "warm-up",
+		`<section id="headlines">`, `<td>p99&lt;=25ms</td>`, `<span class="pass">PASS</span>`, "warm-up",
 		">0%<", ">90%<", ">99%<", ">99.9%<", ">99.99%<", ">99.999%<", "percentile", "latency (ms)",
 	} {
 		if !strings.Contains(page, want) {
@@ -265,8 +274,8 @@ func TestHTMLRunsOverlaidAndInvalid(t *testing.T) {
 		t.Errorf("run colours %v, want two distinct", colors)
 	}
 	for _, want := range []string{
-		`class="status invalid" id="validity">INVALID`,
-		`<li>slow: generator CPU saturated: max 100% of GOMAXPROCS</li>`,
+		`class="headline fail" id="headline-1"><span class="swatch" style="background: #D55E00"></span>slow: INVALID: the generator could not keep the plan`,
+		`<li>generator CPU saturated: max 100% of GOMAXPROCS</li>`,
 		`<span class="invalid-text">INVALID</span>`,
 		`<text x="`, `fast: corrected`, `slow: service`,
 		`id="note-cpu">No host.json for slow: generator CPU was not sampled.`,
@@ -676,5 +685,91 @@ func TestHTMLErrorsOverTime(t *testing.T) {
 	}
 	if statuses == 0 {
 		t.Error("fixture: no error statuses")
+	}
+}
+
+// TestHTMLVerdictFirst: the page opens with each run's verdict in words,
+// before any table or plot, red unless it is a PASS or a VALID. A run in
+// which most requests failed says so there.
+func TestHTMLVerdictFirst(t *testing.T) {
+	root := t.TempDir()
+	down, ok := filepath.Join(root, "down"), filepath.Join(root, "ok")
+	writeHTMLTestRun(t, down, htmlTestRun{name: "down", scale: 1, warmup: 1, seconds: 6, rate: 200, stallAt: -1, dead: []int{1, 2, 3, 4, 5}, noSLO: true})
+	writeHTMLTestRun(t, ok, htmlTestRun{name: "ok", scale: 1, warmup: 1, seconds: 6, rate: 200, stallAt: -1, noSLO: true})
+	d := loadHTMLTestRuns(t, down, ok)
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, d...); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+
+	first := len(page)
+	for _, tag := range []string{"<table", "<svg", "<h2"} {
+		if i := strings.Index(page, tag); i >= 0 {
+			first = min(first, i)
+		}
+	}
+	for i, want := range []struct{ class, prefix string }{
+		{"fail", "MOST REQUESTS FAILED: "},
+		{"ok", "VALID: the generator kept the plan"},
+	} {
+		h := Headline(d[i].Run)
+		if !strings.HasPrefix(h, want.prefix) {
+			t.Fatalf("fixture: run %d headline %q, want it to start with %q", i, h, want.prefix)
+		}
+		div := fmt.Sprintf(`<div class="headline %s" id="headline-%d">`, want.class, i)
+		at := strings.Index(page, div)
+		if at < 0 {
+			t.Errorf("page lacks %s", div)
+			continue
+		}
+		text := template.HTMLEscapeString(h)
+		if j := strings.Index(page[at:], text); j < 0 || at+j > first {
+			t.Errorf("run %d: headline %q not at the top of the page (before any table or plot)", i, h)
+		}
+	}
+	if !regexp.MustCompile(`\.headline\.fail \{[^}]*color: #b00020`).MatchString(page) {
+		t.Error("failing headlines are not styled red")
+	}
+}
+
+// TestHTMLSummaryFacts: the summary shows unsent hits, retries, the host
+// CPU of the generator's cores, the worker ceiling, warnings, and the first
+// message of each error kind, escaped.
+func TestHTMLSummaryFacts(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "facts")
+	writeHTMLTestRun(t, dir, htmlTestRun{name: "facts", scale: 1, warmup: 1, seconds: 4, rate: 200, stallAt: -1, dead: []int{2}})
+	run, err := ReadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.Unsent, run.Retries = 17, 7
+	run.Generator.HostCPUMeanPercent, run.Generator.HostCPUMaxPercent = 91.25, 97.5
+	run.Generator.Workers, run.Generator.MaxWorkers = 12, 64
+	run.ErrorMessages["tls handshake"] = `remote error: <script>alert("x")</script> & more`
+	run.Warnings = []string{"pprof fetch failed: 404"}
+	if err := WriteRun(dir, run); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, loadHTMLTestRuns(t, dir)...); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	for _, want := range []string{
+		`<td id="unsent-0"><span class="fail">17</span></td>`,
+		`<td id="retries-0">7</td>`,
+		`<td id="host-cpu-0">91.2 / 97.5</td>`,
+		`<td id="workers-0">12 (64)</td>`,
+		`<li><b>connection refused</b>: dial tcp 127.0.0.1:8080: connect: connection refused</li>`,
+		`<li><b>tls handshake</b>: remote error: &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; more</li>`,
+		`facts: warning: pprof fetch failed: 404`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, `<script>alert`) {
+		t.Error("an error message is not escaped")
 	}
 }
