@@ -124,10 +124,10 @@ var htmlTemplate = template.Must(template.New("report").Parse(htmlTemplateText))
 //
 // Every data series is one or more SVG polylines (it breaks at a gap) of
 // class "series" with its kind ("corrected", "service", "p50", "p99",
-// "max", "intended", "sent", "failures", "statuses", "cpu"), a "run-N"
-// class, "partial" for a partial interval's step, and data-points and
-// data-values attributes, inside an <svg> whose id names the plot
-// ("spectrum", "latency", "rate", "errors", "cpu").
+// "max", "intended", "sent", "failures", "statuses", "cpu", "hostcpu"),
+// a "run-N" class, "partial" for a partial interval's step, and
+// data-points and data-values attributes, inside an <svg> whose id names
+// the plot ("spectrum", "latency", "rate", "errors", "cpu").
 func WriteHTML(w io.Writer, runs ...*RunData) error {
 	if len(runs) == 0 {
 		return errors.New("html report: no runs")

@@ -40,6 +40,9 @@ type htmlTestRun struct {
 	dead []int
 	// noSLO leaves the run without SLOs.
 	noSLO bool
+	// hostCPU is the CPU use of the generator's cores in every host
+	// sample (affinity_cpu_percent); 0 for a little above the generator's.
+	hostCPU float64
 }
 
 // writeHTMLTestRun writes a complete run directory with the package's own
@@ -106,7 +109,11 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 		intervals = append(intervals, iv)
 		if length == time.Second {
 			cpu := 20 + 10*spec.scale + float64(rng.IntN(10))
-			host.Generator = append(host.Generator, HostSample{T: float64(sec) + 1, ProcCPUPercent: cpu, ProcCPUCores: 0.4})
+			busy := spec.hostCPU
+			if busy == 0 {
+				busy = cpu + 5
+			}
+			host.Generator = append(host.Generator, HostSample{T: float64(sec) + 1, ProcCPUPercent: cpu, ProcCPUCores: 0.4, AffinityCPUPercent: busy})
 		}
 		if !iv.Warmup {
 			corrected.Merge(iv.Corrected)
@@ -123,7 +130,7 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 			t.Fatal(err)
 		}
 	}
-	cpu := ProcessCPU(host.Generator)
+	cpu, hostCPU := ProcessCPU(host.Generator), AffinityCPU(host.Generator)
 	run := &Run{
 		Name:        spec.name,
 		ToolVersion: "test",
@@ -140,8 +147,9 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 		Latency:     Latency{Corrected: Summarize(corrected), Service: Summarize(service)},
 		Lag:         SummarizeLag(lag),
 		Valid:       spec.invalid == "",
-		Generator:   Generator{CPUMeanPercent: cpu.MeanPercent, CPUMaxPercent: cpu.MaxPercent, Workers: 10, MaxLagMS: 10},
-		Host:        Host{Kernel: "6.1.0-test", CPUs: 2, GOMAXPROCS: 2, GoVersion: "go1.26"},
+		Generator: Generator{CPUMeanPercent: cpu.MeanPercent, CPUMaxPercent: cpu.MaxPercent,
+			HostCPUMeanPercent: hostCPU.MeanPercent, HostCPUMaxPercent: hostCPU.MaxPercent, Workers: 10, MaxLagMS: 10},
+		Host: Host{Kernel: "6.1.0-test", CPUs: 2, GOMAXPROCS: 2, GoVersion: "go1.26"},
 	}
 	if errs > failures {
 		run.StatusCodes["503"] = errs - failures
@@ -221,7 +229,7 @@ func TestHTMLOneRun(t *testing.T) {
 	if spec["corrected 0"] < 100 || spec["service 0"] < 100 {
 		t.Errorf("spectrum series %v, want corrected and service with >= 100 points", spec)
 	}
-	for id, kinds := range map[string][]string{"latency": {"p50", "p99", "max"}, "rate": {"intended", "sent"}, "errors": {"failures", "statuses"}, "cpu": {"cpu"}} {
+	for id, kinds := range map[string][]string{"latency": {"p50", "p99", "max"}, "rate": {"intended", "sent"}, "errors": {"failures", "statuses"}, "cpu": {"cpu", "hostcpu"}} {
 		got := seriesIn(t, page, id)
 		for _, k := range kinds {
 			if got[k+" 0"] != 24 {
@@ -284,7 +292,7 @@ func TestHTMLRunsOverlaidAndInvalid(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	if got := seriesIn(t, page, "cpu"); len(got) != 1 || got["cpu 0"] != 14 {
+	if got := seriesIn(t, page, "cpu"); len(got) != 2 || got["cpu 0"] != 14 || got["hostcpu 0"] != 14 {
 		t.Errorf("cpu series %v, want the fast run's only", got)
 	}
 }
@@ -771,5 +779,88 @@ func TestHTMLSummaryFacts(t *testing.T) {
 	}
 	if strings.Contains(page, `<script>alert`) {
 		t.Error("an error message is not escaped")
+	}
+}
+
+// TestHTMLHostCPU: the CPU plot draws, beside each generator's own CPU, the
+// CPU of every process on its cores, from host.json's samples: for a plain
+// run and for each part of a merged one. A host.json without the field
+// draws no host series and says so.
+func TestHTMLHostCPU(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "crowded")
+	writeHTMLTestRun(t, dir, htmlTestRun{name: "crowded", scale: 1, warmup: 1, seconds: 5, rate: 200, stallAt: -1, host: true, hostCPU: 97})
+	page := func() string {
+		t.Helper()
+		var buf bytes.Buffer
+		if err := WriteHTML(&buf, loadHTMLTestRuns(t, dir)...); err != nil {
+			t.Fatal(err)
+		}
+		return buf.String()
+	}
+	// valuesOf returns the values drawn for kind by label, one a step.
+	valuesOf := func(page, kind string) map[string][]float64 {
+		out := map[string][]float64{}
+		re := regexp.MustCompile(`<polyline class="series ` + kind + ` run-\d+"[^>]*data-label="([^"]*)"[^>]*data-values="([^"]*)"`)
+		for _, m := range re.FindAllStringSubmatch(svgOf(t, page, "cpu"), -1) {
+			f := strings.Fields(m[2])
+			for i := 0; i < len(f); i += 2 {
+				_, y, _ := strings.Cut(f[i], ",")
+				v, _ := strconv.ParseFloat(y, 64)
+				out[m[1]] = append(out[m[1]], v)
+			}
+		}
+		return out
+	}
+
+	p := page()
+	gen, host := valuesOf(p, "cpu")["generator CPU"], valuesOf(p, "hostcpu")["host CPU of its cores"]
+	if len(gen) != 6 || len(host) != 6 {
+		t.Fatalf("cpu plot: %d generator and %d host steps, want 6 each (one a sample)", len(gen), len(host))
+	}
+	for i := range host {
+		if host[i] != 97 || gen[i] >= 50 {
+			t.Errorf("step %d: generator %v%%, its cores %v%%; want the cores at 97%% (host.json), the generator below 50%%", i, gen[i], host[i])
+		}
+	}
+
+	// A merged run: each part has its generator and its cores.
+	h, err := ReadHostSamples(filepath.Join(dir, HostFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := *h, *h
+	a.Generator, b.Generator = slices.Clone(h.Generator), slices.Clone(h.Generator)
+	for i := range b.Generator {
+		b.Generator[i].AffinityCPUPercent = 40
+	}
+	merged := &HostSamples{Start: h.Start, IntervalS: 1, Parts: map[string]*HostSamples{"a": &a, "b": &b}}
+	if err := WriteHostSamples(filepath.Join(dir, HostFile), merged); err != nil {
+		t.Fatal(err)
+	}
+	p = page()
+	gens, hosts := valuesOf(p, "cpu"), valuesOf(p, "hostcpu")
+	if len(gens) != 2 || len(gens["crowded a: generator CPU"]) != 6 || len(gens["crowded b: generator CPU"]) != 6 {
+		t.Errorf("merged run: generator series %v, want parts a and b", gens)
+	}
+	if got := hosts["crowded a: host CPU of its cores"]; len(got) != 6 || got[0] != 97 {
+		t.Errorf("merged run: part a's cores %v, want 97%% a sample", got)
+	}
+	if got := hosts["crowded b: host CPU of its cores"]; len(got) != 6 || got[0] != 40 {
+		t.Errorf("merged run: part b's cores %v, want 40%% a sample", got)
+	}
+
+	// A host.json from before affinity_cpu_percent.
+	for i := range h.Generator {
+		h.Generator[i].AffinityCPUPercent = 0
+	}
+	if err := WriteHostSamples(filepath.Join(dir, HostFile), h); err != nil {
+		t.Fatal(err)
+	}
+	p = page()
+	if got := valuesOf(p, "hostcpu"); len(got) != 0 {
+		t.Errorf("old host.json: host series %v, want none", got)
+	}
+	if !strings.Contains(p, "The host CPU of the generator&#39;s cores was not recorded for crowded") {
+		t.Error("old host.json: no note that the host CPU was not recorded")
 	}
 }

@@ -2,6 +2,7 @@ package results
 
 import (
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -120,7 +121,7 @@ func timePlot(id, yLabel string, runs []*RunData, labels []string, cols []timeCo
 	for i, d := range runs {
 		u := usualLength(d.Timeline)
 		if len(d.Timeline) > 0 {
-			if s := seconds(u); !containsString(usual, s) {
+			if s := seconds(u); !slices.Contains(usual, s) {
 				usual = append(usual, s)
 			}
 		}
@@ -146,15 +147,6 @@ func timePlot(id, yLabel string, runs []*RunData, labels []string, cols []timeCo
 	p.usual = strings.Join(usual, " / ")
 	p.fitTime(runs)
 	return p
-}
-
-func containsString(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // fitTime sets a time plot's ranges and ticks. The time axis ends where
@@ -263,8 +255,13 @@ func cpuSteps(samples []HostSample, every, shift, end float64, get func(HostSamp
 	return line(pts)
 }
 
+// cpuPlot draws, for each generator (one, or each part of a merged run),
+// its process's CPU and, dashed in the same colour, the CPU of every
+// process on the cores it may run on (affinity_cpu_percent): a generator
+// at 18% while its cores are 97% busy was starved by others, which its
+// own CPU alone would hide.
 func cpuPlot(runs []*RunData, labels []string) htmlPlot {
-	p := svgPlot{id: "cpu", xLabel: "time (s)", yLabel: "generator CPU (% of GOMAXPROCS)"}
+	p := svgPlot{id: "cpu", xLabel: "time (s)", yLabel: "CPU (% of the generator's cores)"}
 	single := len(runs) == 1
 	end := 0.0
 	for _, d := range runs {
@@ -282,7 +279,7 @@ func cpuPlot(runs []*RunData, labels []string) htmlPlot {
 			}
 		}
 	}
-	var missing []string
+	var missing, noHost []string
 	k := 0
 	for i, d := range runs {
 		if d.Host == nil {
@@ -310,13 +307,22 @@ func cpuPlot(runs []*RunData, labels []string) htmlPlot {
 			if n != "generator" {
 				label += " " + n
 			}
-			s := series{kind: "cpu", run: i, label: labelFor(label, "generator CPU", single && len(names) == 1), color: runColor(i), width: 2,
-				pieces: cpuSteps(gens[n], every, shift, end, func(s HostSample) float64 { return s.ProcCPUPercent })}
+			one := single && len(names) == 1
+			color := runColor(i)
 			if single {
-				s.color = runColor(k)
+				color = runColor(k)
 			}
 			k++
-			p.series = append(p.series, s)
+			p.series = append(p.series, series{kind: "cpu", run: i, label: labelFor(label, "generator CPU", one), color: color, width: 2,
+				pieces: cpuSteps(gens[n], every, shift, end, func(s HostSample) float64 { return s.ProcCPUPercent })})
+			// A host.json written before affinity_cpu_percent existed has
+			// 0 in every sample: not recorded, not an idle host.
+			if !slices.ContainsFunc(gens[n], func(s HostSample) bool { return s.AffinityCPUPercent > 0 }) {
+				noHost = append(noHost, label)
+				continue
+			}
+			p.series = append(p.series, series{kind: "hostcpu", run: i, label: labelFor(label, "host CPU of its cores", one), color: color, width: 1.5, dash: "6 3",
+				pieces: cpuSteps(gens[n], every, shift, end, func(s HostSample) float64 { return s.AffinityCPUPercent })})
 		}
 		if b, ok := warmupBand(d.Timeline); ok && i == 0 {
 			p.bands = append(p.bands, b)
@@ -332,9 +338,12 @@ func cpuPlot(runs []*RunData, labels []string) htmlPlot {
 	p.yMax = p.yTicks[len(p.yTicks)-1].v
 	// 100% of GOMAXPROCS is saturation: the generator measures itself.
 	p.marks = append(p.marks, mark{x0: p.xMin, x1: p.xMax, y: 100, label: "saturated", color: sloFailColor})
-	note := ""
+	var notes []string
 	if len(missing) > 0 {
-		note = "No host.json for " + strings.Join(missing, ", ") + ": generator CPU was not sampled."
+		notes = append(notes, "No host.json for "+strings.Join(missing, ", ")+": generator CPU was not sampled.")
 	}
-	return htmlPlot{ID: p.id, Title: "Generator CPU over time", SVG: p.render(), Note: note}
+	if len(noHost) > 0 {
+		notes = append(notes, "The host CPU of the generator's cores was not recorded for "+strings.Join(noHost, ", ")+" (a host.json without affinity_cpu_percent).")
+	}
+	return htmlPlot{ID: p.id, Title: "CPU over time: the generator process (solid) and every process on its cores (dashed)", SVG: p.render(), Note: strings.Join(notes, " ")}
 }
