@@ -864,3 +864,46 @@ func TestHTMLHostCPU(t *testing.T) {
 		t.Error("old host.json: no note that the host CPU was not recorded")
 	}
 }
+
+// TestHTMLCPUBound: the CPU plot marks saturation at the bound each run was
+// judged by (generator.max_cpu_percent), 95% for a run that did not record
+// it, never at 100%.
+func TestHTMLCPUBound(t *testing.T) {
+	root := t.TempDir()
+	old, strict := filepath.Join(root, "old"), filepath.Join(root, "strict")
+	writeHTMLTestRun(t, old, htmlTestRun{name: "old", scale: 1, warmup: 1, seconds: 3, rate: 100, stallAt: -1, host: true})
+	writeHTMLTestRun(t, strict, htmlTestRun{name: "strict", scale: 1, warmup: 1, seconds: 3, rate: 100, stallAt: -1, host: true})
+	run, err := ReadRun(strict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.Generator.MaxCPUPercent = 80
+	if err := WriteRun(strict, run); err != nil {
+		t.Fatal(err)
+	}
+	marks := func(dirs ...string) []string {
+		t.Helper()
+		var buf bytes.Buffer
+		if err := WriteHTML(&buf, loadHTMLTestRuns(t, dirs...)...); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		re := regexp.MustCompile(`<g class="mark" id="cpu-mark-\d+" data-y="([^"]*)">.*?<text[^>]*>([^<]*)</text>`)
+		for _, m := range re.FindAllStringSubmatch(svgOf(t, buf.String(), "cpu"), -1) {
+			out = append(out, m[1]+" "+m[2])
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		dirs []string
+		want string
+	}{
+		{[]string{old}, "95 saturated (95%)"},
+		{[]string{strict}, "80 saturated (80%)"},
+		{[]string{old, strict}, "95 old saturated (95%)|80 strict saturated (80%)"},
+	} {
+		if got := strings.Join(marks(tt.dirs...), "|"); got != tt.want {
+			t.Errorf("%d runs: cpu marks %q, want %q", len(tt.dirs), got, tt.want)
+		}
+	}
+}

@@ -336,8 +336,25 @@ func cpuPlot(runs []*RunData, labels []string) htmlPlot {
 	p.yMin, p.yMax = 0, math.Max(100, p.maxY())
 	p.yTicks = niceTicks(p.yMin, p.yMax, 5)
 	p.yMax = p.yTicks[len(p.yTicks)-1].v
-	// 100% of GOMAXPROCS is saturation: the generator measures itself.
-	p.marks = append(p.marks, mark{x0: p.xMin, x1: p.xMax, y: 100, label: "saturated", color: sloFailColor})
+	// Saturation is where the run was judged saturated, not 100%: a
+	// generator near its bound already delays its sends. One mark a bound,
+	// naming the runs when they differ.
+	var bounds []float64
+	byBound := map[float64][]string{}
+	for i, d := range runs {
+		b := cpuBound(d.Run)
+		if _, ok := byBound[b]; !ok {
+			bounds = append(bounds, b)
+		}
+		byBound[b] = append(byBound[b], labels[i])
+	}
+	for _, b := range bounds {
+		label := "saturated (" + formatFloat(b, 1) + "%)"
+		if len(bounds) > 1 {
+			label = strings.Join(byBound[b], ", ") + " " + label
+		}
+		p.marks = append(p.marks, mark{x0: p.xMin, x1: p.xMax, y: b, label: label, color: sloFailColor})
+	}
 	var notes []string
 	if len(missing) > 0 {
 		notes = append(notes, "No host.json for "+strings.Join(missing, ", ")+": generator CPU was not sampled.")
@@ -346,4 +363,18 @@ func cpuPlot(runs []*RunData, labels []string) htmlPlot {
 		notes = append(notes, "The host CPU of the generator's cores was not recorded for "+strings.Join(noHost, ", ")+" (a host.json without affinity_cpu_percent).")
 	}
 	return htmlPlot{ID: p.id, Title: "CPU over time: the generator process (solid) and every process on its cores (dashed)", SVG: p.render(), Note: strings.Join(notes, " ")}
+}
+
+// legacyMaxCPUPercent is the saturation bound of runs written before
+// run.json recorded it (generator.max_cpu_percent absent, 0): perf's bound
+// then, harness.DefaultMaxCPU, which this package must not import.
+const legacyMaxCPUPercent = 95.0
+
+// cpuBound returns the mean generator CPU, in percent of its cores, at or
+// above which run r was judged saturated.
+func cpuBound(r *Run) float64 {
+	if r.Generator.MaxCPUPercent > 0 {
+		return r.Generator.MaxCPUPercent
+	}
+	return legacyMaxCPUPercent
 }
