@@ -111,10 +111,10 @@ var htmlTemplate = template.Must(template.New("report").Parse(htmlTemplateText))
 // overlaid: each run's verdict in words (Headline) first, red unless it is
 // a PASS or a VALID, then the SLO verdicts and a summary table, then
 // inline SVG plots of the percentile spectrum (corrected and service
-// latency, SLO bounds drawn), latency, rate, errors and CPU over time. The
-// page needs no network and no script; a few lines of inline script only
-// record, after load, what the browser rendered (for tests) and show the
-// values under the pointer.
+// latency, SLO bounds drawn), latency, send lag, rate, errors and CPU over
+// time. The page needs no network and no script; a few lines of inline
+// script only record, after load, what the browser rendered (for tests)
+// and show the values under the pointer.
 //
 // Plots over time draw each interval of timeline.csv as a step over its
 // true span, rates as the interval's count over its length; the time axis
@@ -124,10 +124,10 @@ var htmlTemplate = template.Must(template.New("report").Parse(htmlTemplateText))
 //
 // Every data series is one or more SVG polylines (it breaks at a gap) of
 // class "series" with its kind ("corrected", "service", "p50", "p99",
-// "max", "intended", "sent", "failures", "statuses", "cpu", "hostcpu"),
-// a "run-N" class, "partial" for a partial interval's step, and
-// data-points and data-values attributes, inside an <svg> whose id names
-// the plot ("spectrum", "latency", "rate", "errors", "cpu").
+// "max", "lag", "intended", "sent", "failures", "statuses", "cpu",
+// "hostcpu"), a "run-N" class, "partial" for a partial interval's step,
+// and data-points and data-values attributes, inside an <svg> whose id
+// names the plot ("spectrum", "latency", "lag", "rate", "errors", "cpu").
 func WriteHTML(w io.Writer, runs ...*RunData) error {
 	if len(runs) == 0 {
 		return errors.New("html report: no runs")
@@ -247,6 +247,7 @@ func buildHTMLView(runs []*RunData) htmlView {
 	v.Plots = []htmlPlot{
 		spectrumPlot(runs, labels),
 		latencyPlot(runs, labels),
+		lagPlot(runs, labels),
 		ratePlot(runs, labels),
 		errorsPlot(runs, labels),
 		cpuPlot(runs, labels),

@@ -43,6 +43,8 @@ type htmlTestRun struct {
 	// hostCPU is the CPU use of the generator's cores in every host
 	// sample (affinity_cpu_percent); 0 for a little above the generator's.
 	hostCPU float64
+	// lateAt lists seconds in which every request is sent 20ms late.
+	lateAt []int
 }
 
 // writeHTMLTestRun writes a complete run directory with the package's own
@@ -92,6 +94,9 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 			// Log-normal service time around 2ms, a long tail.
 			svc := time.Duration(spec.scale * 2e6 * math.Exp(0.6*rng.NormFloat64()))
 			l := time.Duration(rng.IntN(200)) * time.Microsecond
+			if slices.Contains(spec.lateAt, sec) {
+				l += 20 * time.Millisecond
+			}
 			c := svc + l
 			if sec == spec.stallAt && i < n/3 {
 				c += 200 * time.Millisecond * time.Duration(n/3-i) / time.Duration(n/3)
@@ -222,14 +227,14 @@ func TestHTMLOneRun(t *testing.T) {
 	for _, m := range svgRE.FindAllStringSubmatch(page, -1) {
 		ids = append(ids, m[1])
 	}
-	if strings.Join(ids, " ") != "spectrum latency rate errors cpu" {
-		t.Errorf("plots %q, want spectrum latency rate errors cpu", ids)
+	if strings.Join(ids, " ") != "spectrum latency lag rate errors cpu" {
+		t.Errorf("plots %q, want spectrum latency lag rate errors cpu", ids)
 	}
 	spec := seriesIn(t, page, "spectrum")
 	if spec["corrected 0"] < 100 || spec["service 0"] < 100 {
 		t.Errorf("spectrum series %v, want corrected and service with >= 100 points", spec)
 	}
-	for id, kinds := range map[string][]string{"latency": {"p50", "p99", "max"}, "rate": {"intended", "sent"}, "errors": {"failures", "statuses"}, "cpu": {"cpu", "hostcpu"}} {
+	for id, kinds := range map[string][]string{"latency": {"p50", "p99", "max"}, "lag": {"lag"}, "rate": {"intended", "sent"}, "errors": {"failures", "statuses"}, "cpu": {"cpu", "hostcpu"}} {
 		got := seriesIn(t, page, id)
 		for _, k := range kinds {
 			if got[k+" 0"] != 24 {
@@ -408,7 +413,7 @@ func TestHTMLInChromium(t *testing.T) {
 		}
 		got[m[1]] = v
 	}
-	for _, id := range []string{"spectrum", "latency", "rate", "errors", "cpu"} {
+	for _, id := range []string{"spectrum", "latency", "lag", "rate", "errors", "cpu"} {
 		v, ok := got[id]
 		if !ok {
 			t.Errorf("rendered DOM: <svg id=%q> without data-rendered-* (the page's script did not run on it)", id)
@@ -905,5 +910,54 @@ func TestHTMLCPUBound(t *testing.T) {
 		if got := strings.Join(marks(tt.dirs...), "|"); got != tt.want {
 			t.Errorf("%d runs: cpu marks %q, want %q", len(tt.dirs), got, tt.want)
 		}
+	}
+}
+
+// TestHTMLLagOverTime: the lag plot draws each interval's send lag p99 from
+// timeline.csv, second 4's 20ms late sends above the run's 10ms bound,
+// which is drawn as a mark.
+func TestHTMLLagOverTime(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "late")
+	writeHTMLTestRun(t, dir, htmlTestRun{name: "late", scale: 1, warmup: 1, seconds: 5, rate: 200, stallAt: -1, lateAt: []int{4}})
+	d := loadHTMLTestRuns(t, dir)
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, d...); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	drawn := map[float64]float64{}
+	for _, l := range linesIn(t, page, "lag", "lag") {
+		for i := 0; i+1 < len(l.values); i += 2 {
+			drawn[l.values[i].x] = l.values[i].y
+		}
+	}
+	if len(drawn) != len(d[0].Timeline) {
+		t.Errorf("lag: %d steps, want %d (one an interval)", len(drawn), len(d[0].Timeline))
+	}
+	for _, r := range d[0].Timeline {
+		if drawn[r.Second] != r.LagP99MS {
+			t.Errorf("lag at %vs: %v, want lag_p99_ms %v", r.Second, drawn[r.Second], r.LagP99MS)
+		}
+	}
+	if drawn[4] < 20 || drawn[3] > 1 {
+		t.Errorf("lag: second 3 %vms, second 4 %vms; want 4 late by 20ms, 3 on time", drawn[3], drawn[4])
+	}
+	if !strings.Contains(svgOf(t, page, "lag"), `<g class="mark" id="lag-mark-0" data-y="10">`) {
+		t.Error("lag: no mark at the run's 10ms bound")
+	}
+	if y := svgAttr(t, page, "lag", "data-y-max"); y < drawn[4] {
+		t.Errorf("lag: y axis ends at %v, below the data", y)
+	}
+
+	// On time throughout, lag stays far below the bound: the axis still
+	// reaches the bound, so the mark is seen.
+	onTime := filepath.Join(t.TempDir(), "on-time")
+	writeHTMLTestRun(t, onTime, htmlTestRun{name: "on-time", scale: 1, warmup: 1, seconds: 3, rate: 200, stallAt: -1})
+	buf.Reset()
+	if err := WriteHTML(&buf, loadHTMLTestRuns(t, onTime)...); err != nil {
+		t.Fatal(err)
+	}
+	if y := svgAttr(t, buf.String(), "lag", "data-y-max"); y < 10 {
+		t.Errorf("lag of a run on time: y axis ends at %vms, below the 10ms bound", y)
 	}
 }

@@ -190,6 +190,38 @@ func latencyPlot(runs []*RunData, labels []string) htmlPlot {
 	return htmlPlot{ID: p.id, Title: "Latency over time (corrected p50 dotted, p99 solid, max dashed; a gap where no request got a response)", SVG: p.render(), Note: timelineNote(runs, labels)}
 }
 
+// lagPlot draws send lag p99 over time with each run's bound
+// (generator.max_lag_ms). It is a plot of its own, not a line on the
+// latency plot: lag is tenths of a millisecond where latency can be
+// seconds, and on the latency's scale both the lag and its bound would lie
+// on the axis. An interval in which nothing was sent has no lag: a gap.
+func lagPlot(runs []*RunData, labels []string) htmlPlot {
+	p := timePlot("lag", "send lag p99 (ms)", runs, labels, []timeCol{
+		{"lag", "send lag p99", "", 2, func(r TimelineRow) (float64, bool) { return r.LagP99MS, r.Intended-r.Unsent > 0 }},
+	})
+	var bounds []float64
+	byBound := map[float64][]string{}
+	for i, d := range runs {
+		b := d.Run.Generator.MaxLagMS
+		if b <= 0 {
+			continue // not recorded
+		}
+		if _, ok := byBound[b]; !ok {
+			bounds = append(bounds, b)
+		}
+		byBound[b] = append(byBound[b], labels[i])
+	}
+	for _, b := range bounds {
+		label := "bound " + formatFloat(b, 3) + "ms"
+		if len(bounds) > 1 {
+			label = strings.Join(byBound[b], ", ") + " " + label
+		}
+		p.marks = append(p.marks, mark{x0: p.xMin, x1: p.xMax, y: b, label: label, color: sloFailColor})
+	}
+	p.yMax = p.maxY() // the bounds are on the axis
+	return htmlPlot{ID: p.id, Title: "Send lag over time (p99 of actual minus intended send time; above the bound the run is invalid)", SVG: p.render(), Note: timelineNote(runs, labels)}
+}
+
 func ratePlot(runs []*RunData, labels []string) htmlPlot {
 	always := func(get func(TimelineRow) float64) func(TimelineRow) (float64, bool) {
 		return func(r TimelineRow) (float64, bool) { return get(r), true }
