@@ -516,7 +516,6 @@ func (p *svgPlot) render() template.HTML {
 	for _, bd := range p.bands {
 		fmt.Fprintf(&b, `<rect class="band" x="%s" y="%s" width="%s" height="%s"><title>%s</title></rect>`,
 			f(sx(bd.x0)), f(padTop), f(sx(bd.x1)-sx(bd.x0)), f(ih), esc(bd.label))
-		fmt.Fprintf(&b, `<text class="band-label" x="%s" y="%s">%s</text>`, f(sx(bd.x0)+4), f(padTop+14), esc(bd.label))
 	}
 	for _, t := range p.yTicks {
 		y := sy(t.v)
@@ -533,15 +532,6 @@ func (p *svgPlot) render() template.HTML {
 	}
 	fmt.Fprintf(&b, `<text class="axis-label" x="%s" y="%s">%s</text>`, f(padLeft+iw/2), f(plotH-8), esc(p.xLabel))
 	fmt.Fprintf(&b, `<text class="axis-label" transform="translate(16 %s) rotate(-90)">%s</text>`, f(padTop+ih/2), esc(p.yLabel))
-	for i, mk := range p.marks {
-		y := sy(mk.y)
-		fmt.Fprintf(&b, `<g class="mark" id="%s-mark-%d" data-y="%s"><line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`,
-			p.id, i, fv(mk.y), f(sx(mk.x0)), f(y), f(sx(mk.x1)), f(y), mk.color)
-		if mk.x1 < p.xMax {
-			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="4" fill="%s"/>`, f(sx(mk.x1)), f(y), mk.color)
-		}
-		fmt.Fprintf(&b, `<text x="%s" y="%s" fill="%s">%s</text><title>%s</title></g>`, f(sx(mk.x0)+6), f(y-5), mk.color, esc(mk.label), esc(mk.label))
-	}
 	clampX := func(x float64) float64 { return math.Max(padLeft, math.Min(padLeft+iw, sx(x))) }
 	clampY := func(y float64) float64 { return math.Max(padTop, math.Min(padTop+ih, sy(y))) }
 	partials := false
@@ -571,6 +561,25 @@ func (p *svgPlot) render() template.HTML {
 					s.run, f(clampX((first.x+last.x)/2)), f(clampY(last.y)), s.color, esc(s.label), fv(first.x), fv(last.x), fv(last.y))
 			}
 		}
+	}
+	// Bounds and labels come after the data, so that no line hides them.
+	for i, mk := range p.marks {
+		y := sy(mk.y)
+		fmt.Fprintf(&b, `<g class="mark" id="%s-mark-%d" data-y="%s"><line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`,
+			p.id, i, fv(mk.y), f(sx(mk.x0)), f(y), f(sx(mk.x1)), f(y), mk.color)
+		if mk.x1 < p.xMax {
+			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="4" fill="%s"/>`, f(sx(mk.x1)), f(y), mk.color)
+		}
+		// A bound across the whole plot is labelled at its right end: its
+		// left end is the warm-up's, which has a label of its own.
+		if mk.x1 >= p.xMax {
+			fmt.Fprintf(&b, `<text x="%s" y="%s" fill="%s" text-anchor="end">%s</text><title>%s</title></g>`, f(sx(mk.x1)-6), f(y-5), mk.color, esc(mk.label), esc(mk.label))
+		} else {
+			fmt.Fprintf(&b, `<text x="%s" y="%s" fill="%s">%s</text><title>%s</title></g>`, f(sx(mk.x0)+6), f(y-5), mk.color, esc(mk.label), esc(mk.label))
+		}
+	}
+	for _, bd := range p.bands {
+		fmt.Fprintf(&b, `<text class="band-label" x="%s" y="%s">%s</text>`, f(sx(bd.x0)+4), f(padTop+14), esc(bd.label))
 	}
 	// The legend, below the plot, in rows: inside the frame it would hide
 	// the data (a rate plot's lines run along its top).

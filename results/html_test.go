@@ -827,6 +827,9 @@ func TestHTMLHostCPU(t *testing.T) {
 			t.Errorf("step %d: generator %v%%, its cores %v%%; want the cores at 97%% (host.json), the generator below 50%%", i, gen[i], host[i])
 		}
 	}
+	if y := svgAttr(t, p, "cpu", "data-y-max"); y != 110 || !strings.Contains(svgOf(t, p, "cpu"), `>100</text>`) || strings.Contains(svgOf(t, p, "cpu"), `>150</text>`) {
+		t.Errorf("cpu: y axis to %v%%, want ticks to 100%% (no sample above it) and room for labels to 110%%", y)
+	}
 
 	// A merged run: each part has its generator and its cores.
 	h, err := ReadHostSamples(filepath.Join(dir, HostFile))

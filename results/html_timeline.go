@@ -365,9 +365,16 @@ func cpuPlot(runs []*RunData, labels []string) htmlPlot {
 		p.xMax = 1
 	}
 	p.xTicks = niceTicks(0, p.xMax, 8)
-	p.yMin, p.yMax = 0, math.Max(100, p.maxY())
-	p.yTicks = niceTicks(p.yMin, p.yMax, 5)
-	p.yMax = p.yTicks[len(p.yTicks)-1].v
+	// CPU is a share of the cores: the ticks end at 100% unless a sample
+	// went above it (maxY's 5% headroom would push a 97% host to an axis
+	// of 150%), with room above 100% for the labels.
+	p.yMin = 0
+	p.yTicks = niceTicks(0, 100, 5)
+	p.yMax = 110
+	if m := p.maxY(); m > 105 {
+		p.yTicks = niceTicks(0, m, 5)
+		p.yMax = p.yTicks[len(p.yTicks)-1].v
+	}
 	// Saturation is where the run was judged saturated, not 100%: a
 	// generator near its bound already delays its sends. One mark a bound,
 	// naming the runs when they differ.
