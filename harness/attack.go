@@ -38,7 +38,7 @@ const (
 	DefaultMinAchieved = 0.98
 	// DefaultMaxCPU is the generator CPU use, in percent of the cores it may
 	// use, at or above which a run is invalid as saturated.
-	DefaultMaxCPU = 95.0
+	DefaultMaxCPU = results.DefaultMaxCPUPercent
 
 	// superviseEvery is how often the supervisor sizes the worker pool
 	// and closes the intervals whose hits are all in.

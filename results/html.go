@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -190,9 +189,6 @@ type htmlRun struct {
 	FirstErrors []kindMessage
 }
 
-// kindMessage is the first message of one error kind.
-type kindMessage struct{ Kind, Message string }
-
 type htmlPlot struct {
 	ID    string
 	Title string
@@ -228,15 +224,12 @@ func buildHTMLView(runs []*RunData) htmlView {
 			Started:        r.StartedAt.UTC().Format(time.RFC3339),
 			ErrorPercent:   formatFloat(errorShare(r), 3) + "%",
 			Headline:       Headline(r),
-			Responded:      responses(r) > 0,
+			Responded:      r.Responses() > 0,
 			StatusCodes:    countsText(r.StatusCodes, false),
 			ErrorKinds:     countsText(r.ErrorKinds, true),
 		}
 		hr.HeadlineOK = strings.HasPrefix(hr.Headline, "PASS") || strings.HasPrefix(hr.Headline, "VALID")
-		for k, m := range r.ErrorMessages {
-			hr.FirstErrors = append(hr.FirstErrors, kindMessage{k, m})
-		}
-		sort.Slice(hr.FirstErrors, func(a, b int) bool { return hr.FirstErrors[a].Kind < hr.FirstErrors[b].Kind })
+		hr.FirstErrors = firstErrors(r)
 		v.Runs = append(v.Runs, hr)
 	}
 	if len(runs) == 1 {

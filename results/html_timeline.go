@@ -173,14 +173,10 @@ func (p *svgPlot) fitTime(runs []*RunData) {
 	p.yMin, p.yMax = 0, p.maxY()
 }
 
-// responded counts the requests of r that got a response: the latency
-// percentiles describe them only.
-func responded(r TimelineRow) int64 { return r.Intended - r.Unsent - r.Failures }
-
 func latencyPlot(runs []*RunData, labels []string) htmlPlot {
 	// An interval without a response has no latency: a gap, not a 0.
 	ms := func(get func(TimelineRow) float64) func(TimelineRow) (float64, bool) {
-		return func(r TimelineRow) (float64, bool) { return get(r), responded(r) > 0 }
+		return func(r TimelineRow) (float64, bool) { return get(r), r.Responses() > 0 }
 	}
 	p := timePlot("latency", "corrected latency (ms)", runs, labels, []timeCol{
 		{"p50", "", "2 3", 1.5, ms(func(r TimelineRow) float64 { return r.P50MS })},
@@ -381,7 +377,7 @@ func cpuPlot(runs []*RunData, labels []string) htmlPlot {
 	var bounds []float64
 	byBound := map[float64][]string{}
 	for i, d := range runs {
-		b := cpuBound(d.Run)
+		b := d.Run.Generator.CPUBound()
 		if _, ok := byBound[b]; !ok {
 			bounds = append(bounds, b)
 		}
@@ -402,18 +398,4 @@ func cpuPlot(runs []*RunData, labels []string) htmlPlot {
 		notes = append(notes, "The host CPU of the generator's cores was not recorded for "+strings.Join(noHost, ", ")+" (a host.json without affinity_cpu_percent).")
 	}
 	return htmlPlot{ID: p.id, Title: "CPU over time: the generator process (solid) and every process on its cores (dashed)", SVG: p.render(), Note: strings.Join(notes, " ")}
-}
-
-// legacyMaxCPUPercent is the saturation bound of runs written before
-// run.json recorded it (generator.max_cpu_percent absent, 0): perf's bound
-// then, harness.DefaultMaxCPU, which this package must not import.
-const legacyMaxCPUPercent = 95.0
-
-// cpuBound returns the mean generator CPU, in percent of its cores, at or
-// above which run r was judged saturated.
-func cpuBound(r *Run) float64 {
-	if r.Generator.MaxCPUPercent > 0 {
-		return r.Generator.MaxCPUPercent
-	}
-	return legacyMaxCPUPercent
 }

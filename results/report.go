@@ -207,7 +207,7 @@ func reportTables(runs []*Run) []table {
 	add(&facts, "status codes", func(r *Run) string { return countsText(r.StatusCodes, false) })
 	add(&facts, "error kinds", func(r *Run) string { return countsText(r.ErrorKinds, true) })
 	if anyRun(runs, func(r *Run) bool { return len(r.ErrorMessages) > 0 }) {
-		add(&facts, "first errors", func(r *Run) string { return messagesText(r.ErrorMessages) })
+		add(&facts, "first errors", messagesText)
 	}
 	add(&facts, "retries", func(r *Run) string {
 		if r.Retries == 0 {
@@ -263,7 +263,7 @@ func reportTables(runs []*Run) []table {
 	} {
 		row := []string{p.name}
 		for _, r := range runs {
-			if responses(r) == 0 {
+			if r.Responses() == 0 {
 				row = append(row, "-", "-") // no response, no latency
 				continue
 			}
@@ -357,16 +357,6 @@ func sloExprs(runs []*Run) []string {
 	return exprs
 }
 
-// responses counts the run's requests that got a response (any status):
-// those sent less the transport failures.
-func responses(r *Run) int64 {
-	n := r.Requests
-	for _, c := range r.ErrorKinds {
-		n -= c
-	}
-	return n
-}
-
 func anyRun(runs []*Run, f func(*Run) bool) bool {
 	for _, r := range runs {
 		if f(r) {
@@ -376,19 +366,28 @@ func anyRun(runs []*Run, f func(*Run) bool) bool {
 	return false
 }
 
+// kindMessage is the first message of one error kind.
+type kindMessage struct{ Kind, Message string }
+
+// firstErrors returns the run's first message of each error kind, by kind.
+func firstErrors(r *Run) []kindMessage {
+	out := make([]kindMessage, 0, len(r.ErrorMessages))
+	for k, m := range r.ErrorMessages {
+		out = append(out, kindMessage{k, m})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Kind < out[j].Kind })
+	return out
+}
+
 // messagesText formats the first message of each error kind, by kind.
-func messagesText(m map[string]string) string {
-	if len(m) == 0 {
+func messagesText(r *Run) string {
+	ms := firstErrors(r)
+	if len(ms) == 0 {
 		return "-"
 	}
-	kinds := make([]string, 0, len(m))
-	for k := range m {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
-	parts := make([]string, len(kinds))
-	for i, k := range kinds {
-		parts[i] = k + ": " + m[k]
+	parts := make([]string, len(ms))
+	for i, m := range ms {
+		parts[i] = m.Kind + ": " + m.Message
 	}
 	return strings.Join(parts, "; ")
 }

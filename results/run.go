@@ -105,6 +105,30 @@ type Verdict struct {
 	Observed string `json:"observed"`
 }
 
+// DefaultMaxCPUPercent is the mean generator CPU, in percent of the cores it
+// may use, at or above which a run is invalid as saturated, unless the run
+// says otherwise (Generator.MaxCPUPercent).
+const DefaultMaxCPUPercent = 95.0
+
+// CPUBound returns the saturation bound the run was judged by: the one it
+// recorded, or DefaultMaxCPUPercent for runs written before it was.
+func (g Generator) CPUBound() float64 {
+	if g.MaxCPUPercent > 0 {
+		return g.MaxCPUPercent
+	}
+	return DefaultMaxCPUPercent
+}
+
+// Responses counts the run's requests that got a response (any status):
+// those sent less the transport failures.
+func (r *Run) Responses() int64 {
+	n := r.Requests
+	for _, c := range r.ErrorKinds {
+		n -= c
+	}
+	return n
+}
+
 // Generator describes the health of the load generator during the run.
 type Generator struct {
 	// CPUPercent is the generator process's CPU use, in percent of the cores

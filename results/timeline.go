@@ -33,6 +33,10 @@ type TimelineRow struct {
 	Warmup                        bool
 }
 
+// Responses counts the interval's requests that got a response: the ones
+// its latency percentiles describe.
+func (r TimelineRow) Responses() int64 { return r.Intended - r.Unsent - r.Failures }
+
 // IntendedRate is the planned rate over the interval, per second.
 func (r TimelineRow) IntendedRate() float64 { return perSecond(r.Intended, r.LengthS) }
 
