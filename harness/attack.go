@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -14,6 +15,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/perf-tools/perf/harness/capture"
 	"github.com/perf-tools/perf/results"
 )
 
@@ -21,8 +23,9 @@ import (
 const (
 	// DefaultTimeout bounds each request, as vegeta's default.
 	DefaultTimeout = 30 * time.Second
-	// DefaultWorkers is how many workers (each with its own connection)
-	// start the attack.
+	// DefaultWorkers is the fewest workers (each with its own connection)
+	// that start the attack; at high rates it starts with as many as the
+	// rate needs at initialLatency.
 	DefaultWorkers = 32
 	// DefaultConnections caps the connections open at once; each worker
 	// holds at most one per endpoint.
@@ -46,10 +49,31 @@ const (
 	// growStep bounds how many workers the supervisor adds at each look:
 	// 6,400 a second at most, so a stalled target does not get a
 	// connection storm in one instant.
-	growStep = 64
-	// minSpare is the fewest idle workers the pool keeps beyond a quarter
-	// of the busiest moment seen (see attack.supervise).
-	minSpare = 8
+	growStep = 16
+	// The pool keeps headroom x the concurrency the rate needs, plus
+	// minSpare, ready (see attack.supervise).
+	headroom = 1.5
+	minSpare = 16
+	// initialLatency sizes the initial pool: enough workers for the rate at
+	// this latency, so that a target slow at first (cold caches, a burst of
+	// new connections) does not make the pool grow in a hurry from the
+	// first millisecond.
+	initialLatency = 3 * time.Millisecond
+	// schedLate is how long the generator's own goroutines may wait to
+	// run (their p99 since the supervisor's last look) before the pool
+	// stops growing: hits late then are the generator's, and more workers
+	// (and connections) would only take more of its CPU.
+	schedLate = time.Millisecond
+	// growCPU is the generator's own CPU use, as a share of the cores it
+	// may use, at which the pool stops growing, for the same reason.
+	growCPU = 0.9
+	// lateBy is how late a hit no worker has taken must be, with every
+	// worker busy, for lateLooks looks in a row, before the supervisor adds
+	// workers beyond the headroom: a stall of the target longer than a few
+	// hundredths of a second, not one of the short pauses a pool with
+	// headroom rides through.
+	lateBy    = time.Millisecond
+	lateLooks = 3
 	// dialAhead bounds how long the initial workers may take to connect
 	// before the attack starts.
 	dialAhead = 5 * time.Second
@@ -132,9 +156,10 @@ type Outcome struct {
 	// Workers is how many workers the attack ended with, MaxWorkers the
 	// ceiling it could grow to.
 	Workers, MaxWorkers int
-	// Exhausted is how long, in the measured window, every worker of a
-	// full pool was busy waiting on the target while hits fell due.
-	Exhausted time.Duration
+	// AllBusy is how long, in the measured window, every worker was busy
+	// waiting on the target while hits fell due, and Exhausted how much of
+	// that the pool was at its ceiling.
+	AllBusy, Exhausted time.Duration
 	// CPU is the generator process's CPU use over the measured window, and
 	// HostCPU that of every process on the cores the generator may use. The
 	// attack does not sample them: the caller, which samples the host for
@@ -172,6 +197,7 @@ func Attack(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	a.cutoff.Store(int64(a.end))
 	a.precise = o.PlannedRate() <= preciseSleepRate
+	a.cpu.cores = float64(capture.UsableCores())
 	return a.run(ctx)
 }
 
@@ -185,9 +211,6 @@ func setDefaults(o *Options) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
-	if o.Workers <= 0 {
-		o.Workers = DefaultWorkers
-	}
 	if o.Connections <= 0 {
 		o.Connections = DefaultConnections
 	}
@@ -199,6 +222,9 @@ func setDefaults(o *Options) {
 	}
 	if o.MaxWorkers > o.Connections {
 		o.MaxWorkers = o.Connections
+	}
+	if o.Workers <= 0 {
+		o.Workers = max(DefaultWorkers, int(math.Ceil(o.PlannedRate()*initialLatency.Seconds())))
 	}
 	if o.Workers > o.MaxWorkers {
 		o.Workers = o.MaxWorkers
@@ -263,7 +289,7 @@ type attack struct {
 
 	next     atomic.Uint64 // the next hit to take
 	inFlight atomic.Int64  // workers waiting on the target
-	peak     atomic.Int64  // the most in flight since the supervisor last looked
+	finished atomic.Int64  // requests finished (answered or failed)
 	begin    chan struct{} // closed when start is set and hits may be taken
 	stopped  atomic.Bool
 	stopCh   chan struct{}
@@ -272,9 +298,20 @@ type attack struct {
 	wg       sync.WaitGroup
 	rec      *recorder
 	precise  bool // sleep on a timerfd; see sleepUntil
-	// exhausted is the time the full pool spent with every worker busy and
-	// hits due; only the supervisor touches it.
-	exhausted time.Duration
+	// allBusy and exhausted are the outcome's; waits and cpu the
+	// generator's own health. Only the supervisor touches them.
+	allBusy, exhausted time.Duration
+	waits              schedGauge
+	cpu                cpuGauge
+	// busy is the mean number of workers waiting on the target, smoothed
+	// over the last looks; lateFor counts the looks in a row that saw hits
+	// late with every worker busy.
+	busy    float64
+	lateFor int
+	// prevNow and prevFinished are the plan's time and the requests
+	// finished at the last look.
+	prevNow      time.Duration
+	prevFinished int64
 
 	connMu sync.Mutex
 	conns  map[*conn]struct{} // open connections, to cut off on interrupt
@@ -367,7 +404,7 @@ loop:
 	}
 	out.Ended = time.Now()
 	out.Workers = int(a.workers.Load())
-	out.Exhausted = a.exhausted
+	out.AllBusy, out.Exhausted = a.allBusy, a.exhausted
 	out.Window = max(min(time.Duration(a.cutoff.Load()), a.end)-a.opts.Warmup, 0)
 	if out.Window > 0 {
 		out.Achieved = float64(out.Requests) / out.Window.Seconds()
@@ -483,34 +520,137 @@ func (a *attack) interrupt() {
 
 // supervise keeps the worker pool ahead of demand. The concurrency a rate
 // needs is the rate times the current latency, and it is seen directly: the
-// most workers busy at once since the last look. The pool keeps a quarter
-// more than that, and at least minSpare, idle and ready, so that a hit due
-// finds a worker waiting instead of waiting for one; hits late with every
-// worker busy add more at once. It never grows past MaxWorkers; time spent
-// full, with hits late, is the Exhausted of the outcome.
+// mean number of workers waiting on the target (Little's law), smoothed over
+// the last tenth of a second or so. The pool keeps headroom times that,
+// plus minSpare, connected and ready, so that a hit due finds a worker
+// waiting instead of waiting for one; and when hits stay late (lateBy,
+// lateLooks) with every worker busy while the target answers fewer requests
+// than fall due, so that the pool is what holds the rate back, it adds
+// more. It never grows past MaxWorkers; time spent full, with hits late, is
+// the Exhausted of the outcome.
+//
+// A target that answers as many requests as fall due, or more, with every
+// worker busy and hits late, is at its capacity: it is working off a
+// backlog (after a pause), and more connections would only lengthen its
+// queue and, on a target short of CPU, cost it more per request, so the
+// backlog never clears and the pool grows to its ceiling.
+//
+// It follows the mean, not the busiest moment: every few hundred
+// milliseconds a pause (the target's GC, the generator's, the log being
+// written) holds every worker at once, and a pool sized for each pause
+// grows to hundreds of connections, which measured here cost a one-core
+// target more than the pauses did (40,000/s against perf serve: valid with
+// 128 connections, buried with 320). Nor does it grow while the generator
+// is late to run its own goroutines (schedLate) or its CPU is near
+// saturation (growCPU): workers then look busy because their answers wait
+// to be read, and more of them, each with a connection to dial, would only
+// take the CPU the ones there are need.
 func (a *attack) supervise() {
-	peak := a.peak.Swap(a.inFlight.Load())
+	inFlight := a.inFlight.Load()
+	a.busy += 0.3 * (float64(inFlight) - a.busy)
+	congested := a.waits.late()
+	a.cpu.update(time.Now())
+	congested = congested || a.cpu.share >= growCPU
 	if a.stopped.Load() {
 		return
 	}
 	now := time.Since(a.start)
+	finished := a.finished.Load()
+	answered, due := finished-a.prevFinished, int64(a.sched.due(now)-a.sched.due(a.prevNow))
+	a.prevNow, a.prevFinished = now, finished
 	workers := a.workers.Load()
-	want := peak + max(peak/4, minSpare)
-	late := int64(a.sched.due(now-time.Millisecond)) - int64(a.next.Load())
-	allBusy := a.inFlight.Load() >= workers
-	if late > 0 && allBusy {
-		want = max(want, workers+late)
-		if workers >= int64(a.opts.MaxWorkers) && now >= a.opts.Warmup && now < a.end {
-			a.exhausted += superviseEvery
+	// With every worker busy the mean busy is the pool's size, not the
+	// demand: it says nothing of how many more would be needed.
+	want := int64(0)
+	if inFlight < workers {
+		want = int64(math.Ceil(headroom*a.busy)) + minSpare
+	}
+	if late := int64(a.sched.due(now-lateBy)) - int64(a.next.Load()); late > 0 && inFlight >= workers {
+		if answered >= due {
+			a.lateFor = 0
+		} else if a.lateFor++; a.lateFor >= lateLooks {
+			want = max(want, workers+late)
 		}
+		if now >= a.opts.Warmup && now < a.end {
+			a.allBusy += superviseEvery
+			if workers >= int64(a.opts.MaxWorkers) {
+				a.exhausted += superviseEvery
+			}
+		}
+	} else {
+		a.lateFor = 0
+	}
+	if congested {
+		return
 	}
 	for n := min(want-workers, growStep); n > 0 && a.workers.Load() < int64(a.opts.MaxWorkers); n-- {
 		a.spawn(nil)
 	}
 }
 
-// spawn starts a worker. An initial worker (ready not nil) connects to
-// every endpoint and reports ready before it takes hits.
+// cpuGauge follows the generator's own CPU use from one look of the
+// supervisor to the next, smoothed over a few looks, as a share of the cores
+// it may use.
+type cpuGauge struct {
+	cores float64
+	at    time.Time
+	used  time.Duration
+	share float64
+}
+
+func (g *cpuGauge) update(now time.Time) {
+	used := processCPU()
+	if dt := now.Sub(g.at); !g.at.IsZero() && dt > 0 && used > 0 && g.cores > 0 {
+		g.share = 0.7*g.share + 0.3*float64(used-g.used)/float64(dt)/g.cores
+	}
+	g.at, g.used = now, used
+}
+
+// schedGauge follows how long the generator's runnable goroutines wait to
+// run, from the runtime's own histogram of it.
+type schedGauge struct {
+	sample []metrics.Sample
+	prev   []uint64
+}
+
+// late reports whether, since the last call, the p99 of the generator's
+// waits to run reached schedLate.
+func (g *schedGauge) late() bool {
+	if g.sample == nil {
+		g.sample = []metrics.Sample{{Name: "/sched/latencies:seconds"}}
+	}
+	metrics.Read(g.sample)
+	if g.sample[0].Value.Kind() != metrics.KindFloat64Histogram {
+		return false
+	}
+	h := g.sample[0].Value.Float64Histogram()
+	if len(g.prev) != len(h.Counts) {
+		g.prev = append(g.prev[:0], h.Counts...)
+		return false
+	}
+	var n uint64
+	for i, c := range h.Counts {
+		n += c - g.prev[i]
+	}
+	late := false
+	if n > 0 {
+		// Counts[i] holds waits in [Buckets[i], Buckets[i+1]).
+		var cum uint64
+		for i, c := range h.Counts {
+			cum += c - g.prev[i]
+			if cum*100 >= n*99 {
+				late = h.Buckets[i] >= schedLate.Seconds()
+				break
+			}
+		}
+	}
+	copy(g.prev, h.Counts)
+	return late
+}
+
+// spawn starts a worker. It connects to every endpoint before it takes
+// hits; an initial worker (ready not nil) then reports ready and waits for
+// the plan to start.
 func (a *attack) spawn(ready *sync.WaitGroup) {
 	a.workers.Add(1)
 	a.wg.Add(1)
@@ -553,14 +693,17 @@ func (a *attack) worker(ready *sync.WaitGroup) {
 			}
 		}
 	}()
-	if ready != nil {
-		if a.opts.KeepAlive {
-			for i := range t.endpoints {
-				// A failed dial is not an error yet: the first request
-				// dials again and records what happens.
-				_ = a.connect(conns, i)
-			}
+	// Every worker connects before it takes a hit, the initial ones before
+	// the plan starts: a dial on a hit's path would be that hit's send lag,
+	// and a pool growing in a hurry would dial in bursts.
+	if a.opts.KeepAlive {
+		for i := range t.endpoints {
+			// A failed dial is not an error yet: the first request
+			// dials again and records what happens.
+			_ = a.connect(conns, i)
 		}
+	}
+	if ready != nil {
 		ready.Done()
 		<-a.begin
 	}
@@ -595,11 +738,10 @@ func (a *attack) worker(ready *sync.WaitGroup) {
 		if cap(req) > cap(buf) && t.list == nil {
 			buf = req // keep the grown buffer
 		}
-		if v := a.inFlight.Add(1); v > a.peak.Load() {
-			a.peak.Store(v)
-		}
+		a.inFlight.Add(1)
 		code, retried, err := a.send(conns, m, req, sent)
 		a.inFlight.Add(-1)
+		a.finished.Add(1)
 		done := time.Now()
 		if err != nil && a.cut.Load() {
 			err = errInterrupted

@@ -2,7 +2,11 @@
 
 package harness
 
-import "golang.org/x/sys/unix"
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
 
 // openFileLimit is how many files this process may hold open (its soft
 // RLIMIT_NOFILE, which the Go runtime raises to the hard limit at start), or
@@ -13,4 +17,14 @@ func openFileLimit() int {
 		return 0
 	}
 	return int(r.Cur)
+}
+
+// processCPU is the CPU time (user and system) this process has used so
+// far, or 0 when it cannot be read.
+func processCPU() time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

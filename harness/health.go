@@ -60,9 +60,18 @@ func (h Health) cpuSaturated(o *Outcome) bool {
 	return o.CPU.Samples > 0 && o.CPU.MeanPercent >= h.MaxCPU
 }
 
-// exhaustedShare is the share of the measured window with every worker of
-// a full pool busy above which that, not the generator, made hits late.
-const exhaustedShare = 0.01
+// nearSaturation is how close, in percentage points, the generator's mean
+// CPU may come to the saturation bound before a late send is put down to
+// it: a mean of 90% has moments at 100%.
+const nearSaturation = 5.0
+
+// othersShare is how much of the generator's cores, in percentage points,
+// other processes must have taken for a late send to be blamed on them.
+const othersShare = 10.0
+
+// busyShare is the share of the measured window with every worker busy
+// above which that, not the generator, made hits late.
+const busyShare = 0.01
 
 // lagCause says why hits were sent late.
 func (h Health) lagCause(o *Outcome) string {
@@ -71,15 +80,23 @@ func (h Health) lagCause(o *Outcome) string {
 	if o.HostCPU.Samples > 0 {
 		host = fmt.Sprintf(", all processes on its cores %.0f%%", o.HostCPU.MeanPercent)
 	}
+	share := func(d time.Duration) bool { return o.Window > 0 && d.Seconds() >= busyShare*o.Window.Seconds() }
 	switch {
 	case h.cpuSaturated(o):
 		return fmt.Sprintf("the generator had no CPU to spare (%s%s)", gen, host)
-	case o.Window > 0 && o.Exhausted.Seconds() >= exhaustedShare*o.Window.Seconds():
-		return fmt.Sprintf("every one of the %d workers was busy waiting on the target for %s of the window, so due requests waited for a free worker: raise --max-workers, or the target cannot take this rate (%s)",
+	case share(o.Exhausted):
+		return fmt.Sprintf("every one of the %d workers, the most allowed, was busy waiting on the target for %s of the window, so due requests waited for a free worker: raise --max-workers, or the target cannot take this rate (%s)",
 			o.Workers, roundDuration(o.Exhausted), gen)
-	case o.HostCPU.Samples > 0 && o.HostCPU.MeanPercent >= h.MaxCPU:
+	case share(o.AllBusy):
+		return fmt.Sprintf("every one of the %d workers was busy waiting on the target for %s of the window: the target paused or answered at its capacity, and more connections would only have lengthened its queue (%s)",
+			o.Workers, roundDuration(o.AllBusy), gen)
+	case o.HostCPU.Samples > 0 && o.HostCPU.MeanPercent >= h.MaxCPU && o.HostCPU.MeanPercent-o.CPU.MeanPercent >= othersShare:
 		return fmt.Sprintf("the host's CPU was saturated by other processes: the cores the generator may use were %.0f%% busy while the generator used %.0f%% of them",
 			o.HostCPU.MeanPercent, o.CPU.MeanPercent)
+	case o.HostCPU.Samples > 0 && o.HostCPU.MeanPercent >= h.MaxCPU:
+		return fmt.Sprintf("the generator had no CPU to spare: its cores were %.0f%% busy, %.0f%% of it the generator's own", o.HostCPU.MeanPercent, o.CPU.MeanPercent)
+	case o.CPU.Samples > 0 && o.CPU.MeanPercent >= h.MaxCPU-nearSaturation:
+		return fmt.Sprintf("the generator was near saturation (%s%s; the bound is %.0f%%): its own pauses sent requests late", gen, host, h.MaxCPU)
 	}
 	return fmt.Sprintf("the generator did not send on time although it had CPU to spare (%s%s) and free workers", gen, host)
 }

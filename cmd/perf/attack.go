@@ -136,7 +136,7 @@ requests failed, 5 run invalid (or interrupted).`,
 	f.DurationVar(&o.warmup, "warmup", 0, "warm-up before the measured window: attacked and logged, excluded from the summary and verdicts")
 	f.DurationVar(&o.timeout, "timeout", harness.DefaultTimeout, "request timeout")
 	f.IntVar(&o.connections, "connections", harness.DefaultConnections, "maximum connections open at once")
-	f.IntVar(&o.workers, "workers", harness.DefaultWorkers, "initial workers (each holds one keep-alive connection)")
+	f.IntVar(&o.workers, "workers", 0, "initial workers, each with its own keep-alive connection (default: 32, or the rate x 4ms when more)")
 	f.IntVar(&o.maxWorkers, "max-workers", 0, "maximum workers (default: rate x --timeout, within --connections and the open-file limit)")
 	f.BoolVar(&o.keepalive, "keepalive", true, "reuse connections (false: a new connection per request)")
 	f.StringVar(&o.name, "name", "attack", "label of the run (in its directory name and run.json); with --shard i/n, shard-i unless given")
@@ -187,10 +187,11 @@ func (o *attackOptions) plan() (*attackPlan, error) {
 	if !(o.minAchieved > 0 && o.minAchieved <= 100) {
 		return nil, fmt.Errorf("--min-achieved %v: want a percentage above 0, at most 100", o.minAchieved)
 	}
-	for flag, v := range map[string]int{"--connections": o.connections, "--workers": o.workers} {
-		if v < 1 {
-			return nil, fmt.Errorf("%s %d: must be at least 1", flag, v)
-		}
+	if o.connections < 1 {
+		return nil, fmt.Errorf("--connections %d: must be at least 1", o.connections)
+	}
+	if o.workers < 0 {
+		return nil, fmt.Errorf("--workers %d: must be at least 1 (or 0: derived from the rate)", o.workers)
 	}
 	if o.maxWorkers < 0 {
 		return nil, fmt.Errorf("--max-workers %d: must be at least 1 (or 0: derived from the rate and --timeout)", o.maxWorkers)
