@@ -29,6 +29,8 @@ func TestHealthCheck(t *testing.T) {
 	pool.AllBusy, pool.Exhausted = 2*time.Second, 2*time.Second
 	busy := outcome(1000, late, 40)
 	busy.AllBusy = time.Second
+	near := outcome(1000, late, 91)
+	near.HostCPU.MeanPercent = 92
 	host := outcome(1000, late, 18)
 	host.HostCPU.MeanPercent = 97
 	h := DefaultHealth()
@@ -45,7 +47,8 @@ func TestHealthCheck(t *testing.T) {
 		{"lag from cpu", outcome(1000, late, 97), []string{"send lag p99 20ms is above the 5ms bound: the generator had no CPU to spare", "generator CPU 97% of 1 core(s)"}},
 		{"lag from a full pool", pool, []string{"every one of the 256 workers, the most allowed, was busy waiting on the target for 2s of the window", "raise --max-workers"}},
 		{"lag from a target at its capacity", busy, []string{"every one of the 256 workers was busy waiting on the target for 1s of the window: the target paused or answered at its capacity"}},
-		{"lag near saturation", outcome(1000, late, 91), []string{"the generator was near saturation (generator CPU 91% of 1 core(s)"}},
+		{"lag near saturation", near, []string{"the generator was near saturation (generator CPU 91% of 1 core(s), all processes on its cores 92%"}},
+		{"lag from its own cores", outcome(1000, late, 91), []string{"the generator had no CPU to spare: its cores were 96% busy, 91% of it the generator's own"}},
 		{"lag from the host", host, []string{"the host's CPU was saturated by other processes: the cores the generator may use were 97% busy while the generator used 18%"}},
 	} {
 		reasons := h.Check(tc.o)
