@@ -94,7 +94,8 @@ p99 <= 25 ms at 50,000 requests/s".
   perf tune     list, check, apply and revert host tuning profiles
 
 Exit codes: 0 ok, 1 runtime error, 2 usage error, 3 an SLO or regression gate
-failed, 4 tune: not permitted or not supported here, 5 run invalid (the
+failed (or most of an attack's requests failed), 4 tune: not permitted or not
+supported here, 5 run invalid (the
 generator could not keep the plan: saturated CPU, send lag, rate not
 achieved, plan not sent) or interrupted.
 
