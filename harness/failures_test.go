@@ -307,25 +307,32 @@ func TestInterruptDuringWarmup(t *testing.T) {
 	}
 }
 
-// A target whose latency steps from 1ms to 80ms mid-run, at a rate the
-// generator carries (even under the race detector), needs more workers than
-// it starts with: the pool grows ahead of demand, so hits are still sent on
-// time, and the step shows in corrected latency.
+// A target whose latency steps from 1ms to 150ms mid-run, at a rate the
+// generator carries (even under the race detector), needs ten times the
+// workers it starts with: the pool grows ahead of demand, so no hit waits
+// for a free worker and hits are sent on time, and the step shows in
+// corrected latency. A pool that grew only once hits were late kept every
+// worker busy for 190-300ms and sent hits 12-35ms late (lag p99). Timing is
+// judged only when the test process itself got the CPU it asked for: on a
+// machine busy with other tests its goroutines wait to run, and hits are
+// late whatever the pool; the pool's growth and the step are judged always.
 func TestPoolKeepsUpWithALatencyStep(t *testing.T) {
 	var slow atomic.Bool
 	srv := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if slow.Load() {
-			time.Sleep(80 * time.Millisecond)
+			time.Sleep(150 * time.Millisecond)
 		} else {
 			time.Sleep(time.Millisecond)
 		}
 		w.Write([]byte("ok"))
 	}))
 	var p50s []float64
+	var waits schedGauge
+	waits.late() // from now on
 	out := attackFor(t, urlTargets(t, srv.URL+"/", RequestOptions{}), func(o *Options) {
 		o.Rate = Rate{Freq: 500, Per: time.Second}
 		o.Duration, o.Interval = 2*time.Second, 500*time.Millisecond
-		o.Workers = 16
+		o.Workers = 8
 		o.OnInterval = func(iv results.Interval) error {
 			p50s = append(p50s, results.Summarize(iv.Corrected).P50)
 			slow.Store(true)
@@ -333,13 +340,19 @@ func TestPoolKeepsUpWithALatencyStep(t *testing.T) {
 		}
 	})
 	lag := results.SummarizeLag(out.Lag)
-	if out.Unsent != 0 || out.Errors != 0 || lag.P99 > float64(DefaultMaxLag)/1e6 {
-		t.Errorf("unsent %d errors %d lag p99 %.3fms with %d workers; want every hit sent on time", out.Unsent, out.Errors, lag.P99, out.Workers)
+	starved := waits.late()
+	t.Logf("lag p99 %.3fms, %d workers, every worker busy for %v, the test's goroutines late to run: %v", lag.P99, out.Workers, out.AllBusy, starved)
+	if out.Errors != 0 {
+		t.Errorf("%d errors", out.Errors)
 	}
-	if out.Workers <= 40 {
-		t.Errorf("%d workers; 500/s at 80ms needs 40 busy", out.Workers)
+	if !starved && (out.Unsent != 0 || out.AllBusy > 50*time.Millisecond || lag.P99 > float64(DefaultMaxLag)/1e6) {
+		t.Errorf("unsent %d, every one of %d workers busy with hits due for %v, lag p99 %.3fms; want a pool ahead of demand and every hit sent on time",
+			out.Unsent, out.Workers, out.AllBusy, lag.P99)
 	}
-	if len(p50s) != 4 || p50s[0] > 20 || p50s[3] < 80 {
-		t.Errorf("corrected p50 by interval %v ms; want the step from about 1ms to 80ms", p50s)
+	if out.Workers <= 75 {
+		t.Errorf("%d workers; 500/s at 150ms needs 75 busy", out.Workers)
+	}
+	if len(p50s) != 4 || p50s[0] > 20 || p50s[3] < 150 {
+		t.Errorf("corrected p50 by interval %v ms; want the step from about 1ms to 150ms", p50s)
 	}
 }
