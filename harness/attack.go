@@ -615,37 +615,41 @@ type schedGauge struct {
 
 // late reports whether, since the last call, the p99 of the generator's
 // waits to run reached schedLate.
-func (g *schedGauge) late() bool {
+func (g *schedGauge) late() bool { return g.p99() >= schedLate }
+
+// p99 returns the p99 of the generator's waits to run since the last call
+// (0 at the first call, or when the runtime does not say).
+func (g *schedGauge) p99() time.Duration {
 	if g.sample == nil {
 		g.sample = []metrics.Sample{{Name: "/sched/latencies:seconds"}}
 	}
 	metrics.Read(g.sample)
 	if g.sample[0].Value.Kind() != metrics.KindFloat64Histogram {
-		return false
+		return 0
 	}
 	h := g.sample[0].Value.Float64Histogram()
 	if len(g.prev) != len(h.Counts) {
 		g.prev = append(g.prev[:0], h.Counts...)
-		return false
+		return 0
 	}
 	var n uint64
 	for i, c := range h.Counts {
 		n += c - g.prev[i]
 	}
-	late := false
+	var p99 time.Duration
 	if n > 0 {
 		// Counts[i] holds waits in [Buckets[i], Buckets[i+1]).
 		var cum uint64
 		for i, c := range h.Counts {
 			cum += c - g.prev[i]
 			if cum*100 >= n*99 {
-				late = h.Buckets[i] >= schedLate.Seconds()
+				p99 = time.Duration(h.Buckets[i] * float64(time.Second))
 				break
 			}
 		}
 	}
 	copy(g.prev, h.Counts)
-	return late
+	return p99
 }
 
 // spawn starts a worker. It connects to every endpoint before it takes

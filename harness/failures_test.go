@@ -328,7 +328,7 @@ func TestPoolKeepsUpWithALatencyStep(t *testing.T) {
 	}))
 	var p50s []float64
 	var waits schedGauge
-	waits.late() // from now on
+	waits.p99() // from now on
 	out := attackFor(t, urlTargets(t, srv.URL+"/", RequestOptions{}), func(o *Options) {
 		o.Rate = Rate{Freq: 500, Per: time.Second}
 		o.Duration, o.Interval = 2*time.Second, 500*time.Millisecond
@@ -340,8 +340,12 @@ func TestPoolKeepsUpWithALatencyStep(t *testing.T) {
 		}
 	})
 	lag := results.SummarizeLag(out.Lag)
-	starved := waits.late()
-	t.Logf("lag p99 %.3fms, %d workers, every worker busy for %v, the test's goroutines late to run: %v", lag.P99, out.Workers, out.AllBusy, starved)
+	// Quiet, the test's goroutines wait under a millisecond to run (p99:
+	// 0.3-0.5ms here, 0.5-0.8ms under the race detector); on a machine
+	// busy with other tests, 2ms and more.
+	wait := waits.p99()
+	starved := wait >= schedLate
+	t.Logf("lag p99 %.3fms, %d workers, every worker busy for %v, the test's goroutines waited %v to run (p99)", lag.P99, out.Workers, out.AllBusy, wait)
 	if out.Errors != 0 {
 		t.Errorf("%d errors", out.Errors)
 	}
