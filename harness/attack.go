@@ -78,10 +78,11 @@ const (
 	// before the attack starts.
 	dialAhead = 5 * time.Second
 	// endGrace is how late after the window's end a hit due before it may
-	// still be sent; one not sent by then is counted as never sent. It
-	// keeps the last hit of a healthy run, a few microseconds late, from
-	// counting as lost.
-	endGrace = 5 * time.Millisecond
+	// still be sent (late, its lag recorded); one not sent by then is
+	// counted as never sent. It keeps the last hits of a run whose
+	// generator paused at the end (a GC, a busy neighbour) from counting as
+	// lost, and a generator far behind from sending on for long.
+	endGrace = 100 * time.Millisecond
 	// drainGrace is how long an interrupted attack waits for requests in
 	// flight before it cuts them off.
 	drainGrace = time.Second
