@@ -195,25 +195,8 @@ func lagPlot(runs []*RunData, labels []string) htmlPlot {
 	p := timePlot("lag", "send lag p99 (ms)", runs, labels, []timeCol{
 		{"lag", "send lag p99", "", 2, func(r TimelineRow) (float64, bool) { return r.LagP99MS, r.Intended-r.Unsent > 0 }},
 	})
-	var bounds []float64
-	byBound := map[float64][]string{}
-	for i, d := range runs {
-		b := d.Run.Generator.MaxLagMS
-		if b <= 0 {
-			continue // not recorded
-		}
-		if _, ok := byBound[b]; !ok {
-			bounds = append(bounds, b)
-		}
-		byBound[b] = append(byBound[b], labels[i])
-	}
-	for _, b := range bounds {
-		label := "bound " + formatFloat(b, 3) + "ms"
-		if len(bounds) > 1 {
-			label = strings.Join(byBound[b], ", ") + " " + label
-		}
-		p.marks = append(p.marks, mark{x0: p.xMin, x1: p.xMax, y: b, label: label, color: sloFailColor})
-	}
+	p.markBounds(runs, labels, func(r *Run) float64 { return r.Generator.MaxLagMS }, // 0: not recorded
+		func(b float64) string { return "bound " + formatFloat(b, 3) + "ms" })
 	p.yMax = p.maxY() // the bounds are on the axis
 	return htmlPlot{ID: p.id, Title: "Send lag over time (p99 of actual minus intended send time; above the bound the run is invalid)", SVG: p.render(), Note: timelineNote(runs, labels)}
 }
@@ -374,22 +357,8 @@ func cpuPlot(runs []*RunData, labels []string) htmlPlot {
 	// Saturation is where the run was judged saturated, not 100%: a
 	// generator near its bound already delays its sends. One mark a bound,
 	// naming the runs when they differ.
-	var bounds []float64
-	byBound := map[float64][]string{}
-	for i, d := range runs {
-		b := d.Run.Generator.CPUBound()
-		if _, ok := byBound[b]; !ok {
-			bounds = append(bounds, b)
-		}
-		byBound[b] = append(byBound[b], labels[i])
-	}
-	for _, b := range bounds {
-		label := "saturated (" + formatFloat(b, 1) + "%)"
-		if len(bounds) > 1 {
-			label = strings.Join(byBound[b], ", ") + " " + label
-		}
-		p.marks = append(p.marks, mark{x0: p.xMin, x1: p.xMax, y: b, label: label, color: sloFailColor})
-	}
+	p.markBounds(runs, labels, func(r *Run) float64 { return r.Generator.CPUBound() },
+		func(b float64) string { return "saturated (" + formatFloat(b, 1) + "%)" })
 	var notes []string
 	if len(missing) > 0 {
 		notes = append(notes, "No host.json for "+strings.Join(missing, ", ")+": generator CPU was not sampled.")
@@ -398,4 +367,29 @@ func cpuPlot(runs []*RunData, labels []string) htmlPlot {
 		notes = append(notes, "The host CPU of the generator's cores was not recorded for "+strings.Join(noHost, ", ")+" (a host.json without affinity_cpu_percent).")
 	}
 	return htmlPlot{ID: p.id, Title: "CPU over time: the generator process (solid) and every process on its cores (dashed)", SVG: p.render(), Note: strings.Join(notes, " ")}
+}
+
+// markBounds draws one horizontal mark for each distinct bound of the runs
+// (bound returns 0 for a run that recorded none), labelled by label, and
+// naming the runs when their bounds differ.
+func (p *svgPlot) markBounds(runs []*RunData, labels []string, bound func(*Run) float64, label func(float64) string) {
+	var bounds []float64
+	byBound := map[float64][]string{}
+	for i, d := range runs {
+		b := bound(d.Run)
+		if b <= 0 {
+			continue
+		}
+		if _, ok := byBound[b]; !ok {
+			bounds = append(bounds, b)
+		}
+		byBound[b] = append(byBound[b], labels[i])
+	}
+	for _, b := range bounds {
+		l := label(b)
+		if len(bounds) > 1 {
+			l = strings.Join(byBound[b], ", ") + " " + l
+		}
+		p.marks = append(p.marks, mark{x0: p.xMin, x1: p.xMax, y: b, label: l, color: sloFailColor})
+	}
 }
