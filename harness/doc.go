@@ -22,9 +22,12 @@
 // latency: coordinated omission is not possible by construction, whatever
 // the number of workers. Below 5,000 hits a second workers sleep on a
 // timerfd, which wakes them within tens of microseconds where an idle Go
-// runtime can be a millisecond late. The initial workers connect before the
-// plan starts; a supervisor keeps the pool ahead of demand (the busiest
-// moment seen, a quarter more and at least 8 idle), up to MaxWorkers.
+// runtime can be a millisecond late. Every worker connects before it takes
+// a hit, the initial ones before the plan starts; a supervisor keeps the
+// pool ahead of demand (1.5 times the mean number waiting on the target,
+// plus 16), grows it when hits stay late because every worker is busy, and
+// never while the generator itself is short of CPU (see attack.supervise),
+// up to MaxWorkers.
 //
 // How a hit is counted: its result goes to the interval of its intended
 // send time, which stays open until every hit due in it has finished, so a
