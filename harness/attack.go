@@ -305,10 +305,9 @@ type attack struct {
 	waits              schedGauge
 	cpu                cpuGauge
 	// busy is the mean number of workers waiting on the target, smoothed
-	// over the last looks; lateFor counts the looks in a row that saw hits
-	// late with every worker busy.
-	busy    float64
-	lateFor int
+	// over the last looks; grow decides growth beyond the headroom.
+	busy float64
+	grow lateGrowth
 	// prevNow and prevFinished are the plan's time and the requests
 	// finished at the last look.
 	prevNow      time.Duration
@@ -526,15 +525,10 @@ func (a *attack) interrupt() {
 // plus minSpare, connected and ready, so that a hit due finds a worker
 // waiting instead of waiting for one; and when hits stay late (lateBy,
 // lateLooks) with every worker busy while the target answers fewer requests
-// than fall due, so that the pool is what holds the rate back, it adds
-// more. It never grows past MaxWorkers; time spent full, with hits late, is
-// the Exhausted of the outcome.
-//
-// A target that answers as many requests as fall due, or more, with every
-// worker busy and hits late, is at its capacity: it is working off a
-// backlog (after a pause), and more connections would only lengthen its
-// queue and, on a target short of CPU, cost it more per request, so the
-// backlog never clears and the pool grows to its ceiling.
+// than fall due, it adds more, as long as each addition pays off (see
+// lateGrowth). It never grows past MaxWorkers; time spent with every worker
+// busy and hits late is the AllBusy of the outcome, and Exhausted the part
+// of it at the ceiling.
 //
 // It follows the mean, not the busiest moment: every few hundred
 // milliseconds a pause (the target's GC, the generator's, the log being
@@ -566,20 +560,18 @@ func (a *attack) supervise() {
 	if inFlight < workers {
 		want = int64(math.Ceil(headroom*a.busy)) + minSpare
 	}
-	if late := int64(a.sched.due(now-lateBy)) - int64(a.next.Load()); late > 0 && inFlight >= workers {
-		if answered >= due {
-			a.lateFor = 0
-		} else if a.lateFor++; a.lateFor >= lateLooks {
-			want = max(want, workers+late)
+	late := int64(a.sched.due(now-lateBy)) - int64(a.next.Load())
+	allBusy := late > 0 && inFlight >= workers
+	if allBusy && now >= a.opts.Warmup && now < a.end {
+		a.allBusy += superviseEvery
+		if workers >= int64(a.opts.MaxWorkers) {
+			a.exhausted += superviseEvery
 		}
-		if now >= a.opts.Warmup && now < a.end {
-			a.allBusy += superviseEvery
-			if workers >= int64(a.opts.MaxWorkers) {
-				a.exhausted += superviseEvery
-			}
-		}
-	} else {
-		a.lateFor = 0
+	}
+	// A target answering as many requests as fall due is working off a
+	// backlog: the pool is not what holds it back.
+	if a.grow.look(answered, allBusy && answered < due, workers, inFlight) {
+		want = max(want, workers+late)
 	}
 	if congested {
 		return

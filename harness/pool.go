@@ -1,0 +1,76 @@
+package harness
+
+import "math"
+
+// lateGrowth decides, look by look of the supervisor, whether to add workers
+// beyond the headroom when hits stay late with every worker busy. More
+// workers help only a target that answers more when asked more (a slow one
+// with room); a target at its capacity answers no more, only keeps more
+// requests waiting, and on a target short of CPU each connection costs it
+// more: grown for, it never clears its backlog and the pool climbs to its
+// ceiling. Which of the two a target is shows only by trying: so each growth
+// must pay off, answers rising with the pool, before the next; one that does
+// not blocks growth for a while, twice as long each time it happens again.
+//
+// A lateGrowth is used by the supervisor alone.
+type lateGrowth struct {
+	looks   int // looks so far
+	lateFor int // looks in a row with hits late and every worker busy
+	// answers holds the answers of each of the last looks (a ring).
+	answers [lateLooks]int64
+	// The last growth still to be judged: at which look, the pool before
+	// it, and the answers a look before it.
+	pending             bool
+	grewAt              int
+	poolBefore          int64
+	answersBefore       float64
+	backoff, blockUntil int // in looks
+}
+
+// growBackoff is the first pause, in looks, after a growth that did not pay
+// off; each further one doubles it.
+const growBackoff = 10
+
+// look records one look: the requests answered since the last, whether hits
+// were late with every worker busy, the pool's size and how many workers
+// were waiting on the target. It reports whether to add workers now.
+func (g *lateGrowth) look(answered int64, late bool, workers, inFlight int64) bool {
+	g.answers[g.looks%lateLooks] = answered
+	g.looks++
+	if !late {
+		// Hits are on time again: the last growth did its part.
+		g.lateFor, g.pending, g.backoff = 0, false, 0
+		return false
+	}
+	if g.lateFor++; g.lateFor < lateLooks || g.looks < g.blockUntil {
+		return false
+	}
+	rate := g.meanAnswers()
+	if g.pending {
+		// A new worker answers only after connecting and one latency: wait
+		// that long (Little's law: the waiting workers over the answers a
+		// look) before judging.
+		latency := float64(inFlight) / math.Max(rate, 1)
+		if float64(g.looks-g.grewAt) < latency+lateLooks {
+			return false
+		}
+		g.pending = false
+		added := float64(workers-g.poolBefore) / float64(g.poolBefore)
+		if rate <= g.answersBefore || rate < g.answersBefore*(1+added/2) {
+			g.backoff = max(2*g.backoff, growBackoff)
+			g.blockUntil = g.looks + g.backoff
+			return false
+		}
+		g.backoff = 0
+	}
+	g.pending, g.grewAt, g.poolBefore, g.answersBefore = true, g.looks, workers, rate
+	return true
+}
+
+func (g *lateGrowth) meanAnswers() float64 {
+	var n int64
+	for _, a := range g.answers {
+		n += a
+	}
+	return float64(n) / float64(len(g.answers))
+}

@@ -1,0 +1,52 @@
+package harness
+
+import "testing"
+
+// TestLateGrowthPaysOff drives lateGrowth with two simulated targets whose
+// every worker is busy and hits late: one that answers in proportion to the
+// workers it is given (slow, with room), and one at its capacity, answering
+// the same whatever the pool. The first must get workers at every judgment;
+// the second one growth, then none for longer and longer.
+func TestLateGrowthPaysOff(t *testing.T) {
+	const looks = 400
+	for _, tc := range []struct {
+		name    string
+		answers func(workers int64) int64 // answers a look
+		min     int64
+		max     int64
+	}{
+		// 10 answers a look per 16 workers: a latency of 16 looks.
+		{"target with room", func(w int64) int64 { return w * 10 / 16 }, 1000, 1 << 40},
+		{"target at capacity", func(int64) int64 { return 400 }, 16, 16 * 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var g lateGrowth
+			workers, grown := int64(32), 0
+			for range looks {
+				if g.look(tc.answers(workers), true, workers, workers) {
+					workers += growStep
+					grown++
+				}
+			}
+			t.Logf("added %d workers in %d growths", workers-32, grown)
+			if added := workers - 32; added < tc.min || added > tc.max {
+				t.Errorf("added %d workers in %d growths over %d looks; want %d to %d", added, grown, looks, tc.min, tc.max)
+			}
+		})
+	}
+
+	// Hits on time again: a growth that was pending is forgotten, and the
+	// next late spell grows at once after lateLooks.
+	var g lateGrowth
+	for range lateLooks {
+		g.look(400, true, 32, 32)
+	}
+	g.look(400, false, 48, 10)
+	grew := false
+	for range lateLooks {
+		grew = g.look(400, true, 48, 48)
+	}
+	if !grew {
+		t.Error("a new late spell did not grow the pool after lateLooks looks")
+	}
+}
