@@ -46,9 +46,9 @@ const (
 	// superviseEvery is how often the supervisor sizes the worker pool
 	// and closes the intervals whose hits are all in.
 	superviseEvery = 10 * time.Millisecond
-	// growStep bounds how many workers the supervisor adds at each look:
-	// 6,400 a second at most, so a stalled target does not get a
-	// connection storm in one instant.
+	// growStep is the fewest workers the supervisor adds at a look when it
+	// grows the pool, and a quarter of the most (see growBy): every new
+	// worker dials a connection, and a burst of dials is a pause of its own.
 	growStep = 16
 	// The pool keeps headroom x the concurrency the rate needs, plus
 	// minSpare, ready (see attack.supervise).
@@ -542,7 +542,6 @@ func (a *attack) interrupt() {
 // take the CPU the ones there are need.
 func (a *attack) supervise() {
 	inFlight := a.inFlight.Load()
-	a.busy += 0.3 * (float64(inFlight) - a.busy)
 	congested := a.waits.late()
 	a.cpu.update(time.Now())
 	congested = congested || a.cpu.share >= growCPU
@@ -554,13 +553,17 @@ func (a *attack) supervise() {
 	answered, due := finished-a.prevFinished, int64(a.sched.due(now)-a.sched.due(a.prevNow))
 	a.prevNow, a.prevFinished = now, finished
 	workers := a.workers.Load()
-	// With every worker busy the mean busy is the pool's size, not the
-	// demand: it says nothing of how many more would be needed.
+	late := int64(a.sched.due(now-lateBy)) - int64(a.next.Load())
+	// The demand is seen only while every hit due finds a worker: once hits
+	// wait for one, the number waiting on the target is the pool's size,
+	// not the demand, and growing for it would grow for ever against a
+	// target at its capacity. Then only growth that pays off (see
+	// lateGrowth) adds workers.
 	want := int64(0)
-	if inFlight < workers {
+	if late <= 0 {
+		a.busy += 0.3 * (float64(inFlight) - a.busy)
 		want = int64(math.Ceil(headroom*a.busy)) + minSpare
 	}
-	late := int64(a.sched.due(now-lateBy)) - int64(a.next.Load())
 	allBusy := late > 0 && inFlight >= workers
 	if allBusy && now >= a.opts.Warmup && now < a.end {
 		a.allBusy += superviseEvery
@@ -568,15 +571,13 @@ func (a *attack) supervise() {
 			a.exhausted += superviseEvery
 		}
 	}
-	// A target answering as many requests as fall due is working off a
-	// backlog: the pool is not what holds it back.
-	if a.grow.look(answered, allBusy && answered < due, workers, inFlight) {
-		want = max(want, workers+late)
+	if a.grow.look(answered, due, allBusy, workers, inFlight) {
+		want = max(want, workers+min(late, growBy(workers)))
 	}
 	if congested {
 		return
 	}
-	for n := min(want-workers, growStep); n > 0 && a.workers.Load() < int64(a.opts.MaxWorkers); n-- {
+	for n := min(want-workers, growBy(workers)); n > 0 && a.workers.Load() < int64(a.opts.MaxWorkers); n-- {
 		a.spawn(nil)
 	}
 }

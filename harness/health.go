@@ -88,7 +88,7 @@ func (h Health) lagCause(o *Outcome) string {
 		return fmt.Sprintf("every one of the %d workers, the most allowed, was busy waiting on the target for %s of the window, so due requests waited for a free worker: raise --max-workers, or the target cannot take this rate (%s)",
 			o.Workers, roundDuration(o.Exhausted), gen)
 	case share(o.AllBusy):
-		return fmt.Sprintf("every one of the %d workers was busy waiting on the target for %s of the window: the target paused or answered at its capacity, and more connections would only have lengthened its queue (%s)",
+		return fmt.Sprintf("every one of the %d workers was busy waiting on the target for %s of the window: the target paused or answered at its capacity (more connections did not bring more answers), or a longer start is needed (--workers) (%s)",
 			o.Workers, roundDuration(o.AllBusy), gen)
 	case o.HostCPU.Samples > 0 && o.HostCPU.MeanPercent >= h.MaxCPU && o.HostCPU.MeanPercent-o.CPU.MeanPercent >= othersShare:
 		return fmt.Sprintf("the host's CPU was saturated by other processes: the cores the generator may use were %.0f%% busy while the generator used %.0f%% of them",

@@ -16,8 +16,9 @@ import "math"
 type lateGrowth struct {
 	looks   int // looks so far
 	lateFor int // looks in a row with hits late and every worker busy
-	// answers holds the answers of each of the last looks (a ring).
-	answers [lateLooks]int64
+	// answers holds the answers of each of the last judgeLooks looks (a
+	// ring).
+	answers [judgeLooks]int64
 	// The last growth still to be judged: at which look, the pool before
 	// it, and the answers a look before it.
 	pending             bool
@@ -28,30 +29,43 @@ type lateGrowth struct {
 }
 
 // growBackoff is the first pause, in looks, after a growth that did not pay
-// off; each further one doubles it.
-const growBackoff = 10
+// off; each further one doubles it. judgeLooks is the window, in looks, over
+// which answers are compared before and after a growth: long enough that a
+// target's noise does not pass for a payoff.
+const (
+	growBackoff = 10
+	judgeLooks  = 10
+)
 
-// look records one look: the requests answered since the last, whether hits
-// were late with every worker busy, the pool's size and how many workers
-// were waiting on the target. It reports whether to add workers now.
-func (g *lateGrowth) look(answered int64, late bool, workers, inFlight int64) bool {
-	g.answers[g.looks%lateLooks] = answered
+// growBy returns how many workers a growth adds to a pool of workers: an
+// eighth of it, within growStep and 4*growStep, so that the answers of a
+// target with room rise by a measurable share.
+func growBy(workers int64) int64 { return min(max(growStep, workers/8), 4*growStep) }
+
+// look records one look: the requests answered since the last and those
+// that fell due, whether hits were late with every worker busy, the pool's
+// size and how many workers were waiting on the target. It reports whether
+// to add workers now.
+func (g *lateGrowth) look(answered, due int64, late bool, workers, inFlight int64) bool {
+	g.answers[g.looks%judgeLooks] = answered
 	g.looks++
 	if !late {
 		// Hits are on time again: the last growth did its part.
 		g.lateFor, g.pending, g.backoff = 0, false, 0
 		return false
 	}
-	if g.lateFor++; g.lateFor < lateLooks || g.looks < g.blockUntil {
+	// A target answering as many requests as fall due is working off a
+	// backlog: the pool is not what holds it back, this look.
+	if g.lateFor++; g.lateFor < lateLooks || g.looks < g.blockUntil || answered >= due {
 		return false
 	}
 	rate := g.meanAnswers()
 	if g.pending {
 		// A new worker answers only after connecting and one latency: wait
 		// that long (Little's law: the waiting workers over the answers a
-		// look) before judging.
+		// look), and a whole window more, before judging.
 		latency := float64(inFlight) / math.Max(rate, 1)
-		if float64(g.looks-g.grewAt) < latency+lateLooks {
+		if float64(g.looks-g.grewAt) < latency+judgeLooks {
 			return false
 		}
 		g.pending = false

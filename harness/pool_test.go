@@ -23,8 +23,8 @@ func TestLateGrowthPaysOff(t *testing.T) {
 			var g lateGrowth
 			workers, grown := int64(32), 0
 			for range looks {
-				if g.look(tc.answers(workers), true, workers, workers) {
-					workers += growStep
+				if g.look(tc.answers(workers), 1<<30, true, workers, workers) {
+					workers += growBy(workers)
 					grown++
 				}
 			}
@@ -39,14 +39,34 @@ func TestLateGrowthPaysOff(t *testing.T) {
 	// next late spell grows at once after lateLooks.
 	var g lateGrowth
 	for range lateLooks {
-		g.look(400, true, 32, 32)
+		g.look(400, 500, true, 32, 32)
 	}
-	g.look(400, false, 48, 10)
+	g.look(400, 500, false, 48, 10)
 	grew := false
 	for range lateLooks {
-		grew = g.look(400, true, 48, 48)
+		grew = g.look(400, 500, true, 48, 48)
 	}
 	if !grew {
 		t.Error("a new late spell did not grow the pool after lateLooks looks")
+	}
+
+	// A look whose answers keep up with the plan neither grows the pool
+	// nor forgets the growth still to be judged: against a target at its
+	// capacity whose answers now and then reach the plan, growth stays
+	// judged.
+	var c lateGrowth
+	workers, grown := int64(120), 0
+	for i := range 800 {
+		answered := int64(380)
+		if i%4 == 0 {
+			answered = 410 // noise: as many as fell due
+		}
+		if c.look(answered, 400, true, workers, workers) {
+			workers += growBy(workers)
+			grown++
+		}
+	}
+	if grown > 8 {
+		t.Errorf("%d growths (to %d workers) against a target at capacity whose answers sometimes reach the plan", grown, workers)
 	}
 }
