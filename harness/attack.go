@@ -294,7 +294,9 @@ type attack struct {
 	begin    chan struct{} // closed when start is set and hits may be taken
 	stopped  atomic.Bool
 	stopCh   chan struct{}
-	cut      atomic.Bool // requests in flight were cut off (interrupt)
+	// cut says why requests still in flight were cut off, once they were:
+	// errInterrupted, or errEndCut when they outlived the run's end.
+	cut atomic.Pointer[error]
 	workers  atomic.Int64
 	wg       sync.WaitGroup
 	rec      *recorder
@@ -380,7 +382,11 @@ loop:
 				cut = time.After(a.opts.Timeout + drainGrace)
 			}
 		case <-cut:
-			a.cutConnections()
+			why := errEndCut
+			if out.Interrupted {
+				why = errInterrupted
+			}
+			a.cutConnections(why)
 			cut = nil
 		case <-measure.C:
 			if a.opts.OnMeasureStart != nil && !out.Interrupted {
@@ -392,7 +398,7 @@ loop:
 				intErr = err
 				out.Interrupted = true
 				a.interrupt()
-				a.cutConnections()
+				a.cutConnections(errInterrupted)
 			}
 		case <-finished:
 			break loop
@@ -666,9 +672,9 @@ func (a *attack) track(c *conn, open bool) {
 }
 
 // cutConnections ends every request still in flight by expiring its
-// connection's deadline.
-func (a *attack) cutConnections() {
-	a.cut.Store(true)
+// connection's deadline; why is what their failures will say.
+func (a *attack) cutConnections(why error) {
+	a.cut.Store(&why)
 	a.connMu.Lock()
 	for c := range a.conns {
 		_ = c.nc.SetDeadline(time.Unix(1, 0))
@@ -741,8 +747,8 @@ func (a *attack) worker(ready *sync.WaitGroup) {
 		a.inFlight.Add(-1)
 		a.finished.Add(1)
 		done := time.Now()
-		if err != nil && a.cut.Load() {
-			err = errInterrupted
+		if why := a.cut.Load(); err != nil && why != nil {
+			err = *why
 		}
 		a.rec.record(a.grid.index(due), intended, sent, done, code, retried, err)
 	}
@@ -813,7 +819,7 @@ func (a *attack) send(conns []*conn, m meta, req []byte, now time.Time) (code in
 			c.close()
 			conns[m.ep] = nil
 		}
-		if err != nil && reused && attempt == 0 && mayResend(err, m.replayable) && !a.cut.Load() {
+		if err != nil && reused && attempt == 0 && mayResend(err, m.replayable) && a.cut.Load() == nil {
 			now = time.Now()
 			continue
 		}

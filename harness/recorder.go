@@ -39,6 +39,7 @@ const (
 	KindTLSPlainHTTP   = "tls: server speaks plain HTTP"
 	KindTLS            = "tls handshake"
 	KindInterrupted    = "cut off by the interrupt"
+	KindEndCut         = "cut off at the end of the run"
 	KindOther          = "other"
 )
 
@@ -46,9 +47,13 @@ const (
 // answered a ClientHello in plain HTTP, as net/http's client tells it.
 const plainHTTPRecordHead = "HTTP/"
 
-// errInterrupted replaces the error of a request in flight that the attack
-// cut off when it was interrupted: the target is not to blame for it.
-var errInterrupted = errors.New("request cut off: the attack was interrupted")
+// errInterrupted and errEndCut replace the error of a request in flight
+// that the attack cut off, when it was interrupted or when the request
+// outlived the run's end and its own timeout: the target is not to blame.
+var (
+	errInterrupted = errors.New("request cut off: the attack was interrupted")
+	errEndCut      = errors.New("request cut off: still in flight after the run's end and its timeout")
+)
 
 // slot is what the recorder accumulates for one interval of the plan: the
 // results of the hits whose intended send time lies in it.
@@ -189,6 +194,8 @@ func errorKind(err error) string {
 	switch {
 	case errors.Is(err, errInterrupted):
 		return KindInterrupted
+	case errors.Is(err, errEndCut):
+		return KindEndCut
 	case errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
 		return KindTimeout
 	case errors.As(err, &cve) || errors.As(err, &uae) || errors.As(err, &he) || errors.As(err, &cie):
