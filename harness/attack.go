@@ -296,11 +296,11 @@ type attack struct {
 	stopCh   chan struct{}
 	// cut says why requests still in flight were cut off, once they were:
 	// errInterrupted, or errEndCut when they outlived the run's end.
-	cut atomic.Pointer[error]
-	workers  atomic.Int64
-	wg       sync.WaitGroup
-	rec      *recorder
-	precise  bool // sleep on a timerfd; see sleepUntil
+	cut     atomic.Pointer[error]
+	workers atomic.Int64
+	wg      sync.WaitGroup
+	rec     *recorder
+	precise bool // sleep on a timerfd; see sleepUntil
 	// allBusy and exhausted are the outcome's; waits and cpu the
 	// generator's own health. Only the supervisor touches them.
 	allBusy, exhausted time.Duration

@@ -10,12 +10,15 @@ import "math"
 // more: grown for, it never clears its backlog and the pool climbs to its
 // ceiling. Which of the two a target is shows only by trying: so each growth
 // must pay off, answers rising with the pool, before the next; one that does
-// not blocks growth for a while, twice as long each time it happens again.
+// not blocks growth for a while, twice as long each time it happens again,
+// and one that does pay shortens the next pause only by half: a target's
+// noise passes for a payoff now and then, not every time.
 //
 // A lateGrowth is used by the supervisor alone.
 type lateGrowth struct {
-	looks   int // looks so far
-	lateFor int // looks in a row with hits late and every worker busy
+	looks     int // looks so far
+	lateFor   int // looks in a row with hits late and every worker busy
+	onTimeFor int // looks in a row with hits on time
 	// answers holds the answers of each of the last judgeLooks looks (a
 	// ring).
 	answers [judgeLooks]int64
@@ -50,10 +53,16 @@ func (g *lateGrowth) look(answered, due int64, late bool, workers, inFlight int6
 	g.answers[g.looks%judgeLooks] = answered
 	g.looks++
 	if !late {
-		// Hits are on time again: the last growth did its part.
-		g.lateFor, g.pending, g.backoff = 0, false, 0
+		g.lateFor = 0
+		if g.onTimeFor++; g.onTimeFor >= judgeLooks {
+			// Hits have been on time a while: the last growth did its
+			// part. (One look on time, in the middle of working off a
+			// backlog, says nothing.)
+			g.pending, g.backoff = false, 0
+		}
 		return false
 	}
+	g.onTimeFor = 0
 	// A target answering as many requests as fall due is working off a
 	// backlog: the pool is not what holds it back, this look.
 	if g.lateFor++; g.lateFor < lateLooks || g.looks < g.blockUntil || answered >= due {
@@ -70,12 +79,12 @@ func (g *lateGrowth) look(answered, due int64, late bool, workers, inFlight int6
 		}
 		g.pending = false
 		added := float64(workers-g.poolBefore) / float64(g.poolBefore)
-		if rate <= g.answersBefore || rate < g.answersBefore*(1+added/2) {
+		if rate <= g.answersBefore || rate < g.answersBefore*(1+added*3/4) {
 			g.backoff = max(2*g.backoff, growBackoff)
 			g.blockUntil = g.looks + g.backoff
 			return false
 		}
-		g.backoff = 0
+		g.backoff /= 2
 	}
 	g.pending, g.grewAt, g.poolBefore, g.answersBefore = true, g.looks, workers, rate
 	return true

@@ -1,6 +1,9 @@
 package harness
 
-import "testing"
+import (
+	"math/rand/v2"
+	"testing"
+)
 
 // TestLateGrowthPaysOff drives lateGrowth with two simulated targets whose
 // every worker is busy and hits late: one that answers in proportion to the
@@ -35,13 +38,15 @@ func TestLateGrowthPaysOff(t *testing.T) {
 		})
 	}
 
-	// Hits on time again: a growth that was pending is forgotten, and the
-	// next late spell grows at once after lateLooks.
+	// Hits on time again for a while: a growth that was pending is
+	// forgotten, and the next late spell grows at once after lateLooks.
 	var g lateGrowth
 	for range lateLooks {
 		g.look(400, 500, true, 32, 32)
 	}
-	g.look(400, 500, false, 48, 10)
+	for range judgeLooks {
+		g.look(400, 500, false, 48, 10)
+	}
 	grew := false
 	for range lateLooks {
 		grew = g.look(400, 500, true, 48, 48)
@@ -50,10 +55,10 @@ func TestLateGrowthPaysOff(t *testing.T) {
 		t.Error("a new late spell did not grow the pool after lateLooks looks")
 	}
 
-	// A look whose answers keep up with the plan neither grows the pool
-	// nor forgets the growth still to be judged: against a target at its
-	// capacity whose answers now and then reach the plan, growth stays
-	// judged.
+	// A look whose answers keep up with the plan, or with no hit late,
+	// neither grows the pool nor forgets the growth still to be judged:
+	// against a target at its capacity working off a backlog, whose
+	// answers now and then reach the plan, growth stays judged.
 	var c lateGrowth
 	workers, grown := int64(120), 0
 	for i := range 800 {
@@ -61,7 +66,7 @@ func TestLateGrowthPaysOff(t *testing.T) {
 		if i%4 == 0 {
 			answered = 410 // noise: as many as fell due
 		}
-		if c.look(answered, 400, true, workers, workers) {
+		if c.look(answered, 400, i%7 != 0, workers, workers) {
 			workers += growBy(workers)
 			grown++
 		}
@@ -69,4 +74,21 @@ func TestLateGrowthPaysOff(t *testing.T) {
 	if grown > 8 {
 		t.Errorf("%d growths (to %d workers) against a target at capacity whose answers sometimes reach the plan", grown, workers)
 	}
+
+	// A target at its capacity whose answers a look vary by a tenth either
+	// way: noise now and then looks like a payoff, but seldom twice.
+	rng := rand.New(rand.NewPCG(1, 2))
+	var n lateGrowth
+	workers, grown = 150, 0
+	for range 800 {
+		answered := int64(380 + rng.IntN(77) - 38)
+		if n.look(answered, 400, true, workers, workers) {
+			workers += growBy(workers)
+			grown++
+		}
+	}
+	if grown > 12 {
+		t.Errorf("%d growths (to %d workers) in 8s against a noisy target at capacity", grown, workers)
+	}
+	t.Logf("noisy target at capacity: %d growths, to %d workers", grown, workers)
 }
