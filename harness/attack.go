@@ -132,9 +132,8 @@ type Progress struct {
 // the plan whose intended send time lies in it, wherever their results
 // arrived.
 type Outcome struct {
-	// Started is when hit 0 was due; MeasureStart when warm-up ended;
-	// Ended when the last response came in.
-	Started, MeasureStart, Ended time.Time
+	// Started is when hit 0 was due; MeasureStart when warm-up ended.
+	Started, MeasureStart time.Time
 	// Window is the length of the measured window: Duration, or less when
 	// the attack was interrupted (zero when that was during the warm-up).
 	Window time.Duration
@@ -408,7 +407,6 @@ loop:
 	if err := a.closeReady(out, true); err != nil && intErr == nil {
 		intErr = err
 	}
-	out.Ended = time.Now()
 	out.Workers = int(a.workers.Load())
 	out.AllBusy, out.Exhausted = a.allBusy, a.exhausted
 	out.Window = max(min(time.Duration(a.cutoff.Load()), a.end)-a.opts.Warmup, 0)
@@ -466,7 +464,7 @@ func (a *attack) closeInterval(out *Outcome, k int, from, to time.Duration, inte
 		Lag:       s.lag,
 		Intended:  intended,
 		Unsent:    max(intended-s.done, 0),
-		Failures:  s.failures,
+		Failures:  s.failures(),
 		Errors:    s.errors,
 	}
 	// Each step below takes tens to hundreds of microseconds; on a one-core
@@ -527,7 +525,8 @@ func (a *attack) interrupt() {
 // supervise keeps the worker pool ahead of demand. The concurrency a rate
 // needs is the rate times the current latency, and it is seen directly: the
 // mean number of workers waiting on the target (Little's law), smoothed over
-// the last tenth of a second or so. The pool keeps headroom times that,
+// the last few looks in which every hit due found a worker. The pool keeps
+// headroom times that,
 // plus minSpare, connected and ready, so that a hit due finds a worker
 // waiting instead of waiting for one; and when hits stay late (lateBy,
 // lateLooks) with every worker busy while the target answers fewer requests

@@ -23,7 +23,7 @@ type lateGrowth struct {
 	// ring).
 	answers [judgeLooks]int64
 	// The last growth still to be judged: at which look, the pool before
-	// it, and the answers a look before it.
+	// it, and the mean answers a look over the window before it.
 	pending             bool
 	grewAt              int
 	poolBefore          int64

@@ -61,10 +61,11 @@ type slot struct {
 	corrected, service, lag *hdrhistogram.Histogram
 	// done counts the interval's hits that were sent and finished, with a
 	// response or a failure.
-	done                      int64
-	failures, errors, retries int64
-	codes                     [maxStatus]int64
-	kinds                     map[string]int64
+	done            int64
+	errors, retries int64
+	codes           [maxStatus]int64
+	// kinds counts the failures (requests without a response) by kind.
+	kinds map[string]int64
 	// messages holds the first message of each kind seen in the interval.
 	messages map[string]string
 }
@@ -83,7 +84,7 @@ func (s *slot) reset() {
 	s.corrected.Reset()
 	s.service.Reset()
 	s.lag.Reset()
-	s.done, s.failures, s.errors, s.retries = 0, 0, 0, 0
+	s.done, s.errors, s.retries = 0, 0, 0
 	s.codes = [maxStatus]int64{}
 	clear(s.kinds)
 	clear(s.messages)
@@ -139,7 +140,6 @@ func (r *recorder) record(k int, intended, sent, done time.Time, code int, retri
 		s.retries++
 	}
 	if err != nil {
-		s.failures++
 		s.errors++
 		kind := errorKind(err)
 		s.kinds[kind]++
@@ -170,6 +170,15 @@ func (r *recorder) closeFirst(ready func(done int64) bool) *slot {
 	r.open = r.open[1:]
 	r.first++
 	return s
+}
+
+// failures counts the slot's requests that got no response.
+func (s *slot) failures() int64 {
+	var n int64
+	for _, c := range s.kinds {
+		n += c
+	}
+	return n
 }
 
 func (r *recorder) release(s *slot) {

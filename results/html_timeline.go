@@ -193,7 +193,7 @@ func latencyPlot(runs []*RunData, labels []string) htmlPlot {
 // on the axis. An interval in which nothing was sent has no lag: a gap.
 func lagPlot(runs []*RunData, labels []string) htmlPlot {
 	p := timePlot("lag", "send lag p99 (ms)", runs, labels, []timeCol{
-		{"lag", "send lag p99", "", 2, func(r TimelineRow) (float64, bool) { return r.LagP99MS, r.Intended-r.Unsent > 0 }},
+		{"lag", "send lag p99", "", 2, func(r TimelineRow) (float64, bool) { return r.LagP99MS, r.Sent() > 0 }},
 	})
 	p.markBounds(runs, labels, func(r *Run) float64 { return r.Generator.MaxLagMS }, // 0: not recorded
 		func(b float64) string { return "bound " + formatFloat(b, 3) + "ms" })
@@ -219,7 +219,7 @@ func ratePlot(runs []*RunData, labels []string) htmlPlot {
 // a gap.
 func errorsPlot(runs []*RunData, labels []string) htmlPlot {
 	sent := func(get func(TimelineRow) int64) func(TimelineRow) (float64, bool) {
-		return func(r TimelineRow) (float64, bool) { return perSecond(get(r), r.LengthS), r.Intended-r.Unsent > 0 }
+		return func(r TimelineRow) (float64, bool) { return perSecond(get(r), r.LengthS), r.Sent() > 0 }
 	}
 	p := timePlot("errors", "failed requests/s", runs, labels, []timeCol{
 		{"failures", "failures (no response)", "", 2, sent(func(r TimelineRow) int64 { return r.Failures })},

@@ -33,16 +33,19 @@ type TimelineRow struct {
 	Warmup                        bool
 }
 
+// Sent counts the interval's requests that were sent.
+func (r TimelineRow) Sent() int64 { return r.Intended - r.Unsent }
+
 // Responses counts the interval's requests that got a response: the ones
 // its latency percentiles describe.
-func (r TimelineRow) Responses() int64 { return r.Intended - r.Unsent - r.Failures }
+func (r TimelineRow) Responses() int64 { return r.Sent() - r.Failures }
 
 // IntendedRate is the planned rate over the interval, per second.
 func (r TimelineRow) IntendedRate() float64 { return perSecond(r.Intended, r.LengthS) }
 
 // SentRate is the rate at which the interval's hits were sent, per second:
 // below IntendedRate only when some were never sent.
-func (r TimelineRow) SentRate() float64 { return perSecond(r.Intended-r.Unsent, r.LengthS) }
+func (r TimelineRow) SentRate() float64 { return perSecond(r.Sent(), r.LengthS) }
 
 func perSecond(n int64, secs float64) float64 {
 	if secs <= 0 {
@@ -177,8 +180,8 @@ func ReadTimeline(r io.Reader) ([]TimelineRow, error) {
 		switch {
 		case row.Unsent > row.Intended:
 			return nil, fmt.Errorf("%w: line %d: unsent %d is more than intended %d", ErrBadTimeline, line, row.Unsent, row.Intended)
-		case row.Errors > row.Intended-row.Unsent:
-			return nil, fmt.Errorf("%w: line %d: errors %d are more than the %d requests sent (intended minus unsent)", ErrBadTimeline, line, row.Errors, row.Intended-row.Unsent)
+		case row.Errors > row.Sent():
+			return nil, fmt.Errorf("%w: line %d: errors %d are more than the %d requests sent (intended minus unsent)", ErrBadTimeline, line, row.Errors, row.Sent())
 		case row.Failures > row.Errors:
 			return nil, fmt.Errorf("%w: line %d: failures %d are more than errors %d (failures are errors)", ErrBadTimeline, line, row.Failures, row.Errors)
 		}

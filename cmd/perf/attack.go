@@ -136,7 +136,7 @@ requests failed, 5 run invalid (or interrupted).`,
 	f.DurationVar(&o.warmup, "warmup", 0, "warm-up before the measured window: attacked and logged, excluded from the summary and verdicts")
 	f.DurationVar(&o.timeout, "timeout", harness.DefaultTimeout, "request timeout")
 	f.IntVar(&o.connections, "connections", harness.DefaultConnections, "maximum connections open at once")
-	f.IntVar(&o.workers, "workers", 0, "initial workers, each with its own keep-alive connection (default: 32, or the rate x 4ms when more)")
+	f.IntVar(&o.workers, "workers", 0, "initial workers, each with its own keep-alive connection (default: 32, or the rate x 3ms when more)")
 	f.IntVar(&o.maxWorkers, "max-workers", 0, "maximum workers (default: rate x --timeout, within --connections and the open-file limit)")
 	f.BoolVar(&o.keepalive, "keepalive", true, "reuse connections (false: a new connection per request)")
 	f.StringVar(&o.name, "name", "attack", "label of the run (in its directory name and run.json); with --shard i/n, shard-i unless given")
