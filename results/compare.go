@@ -836,16 +836,9 @@ func FindRunDirs(arg string) ([]string, error) {
 		if item == "" {
 			continue
 		}
-		paths := []string{item}
-		if strings.ContainsAny(item, "*?[") {
-			m, err := filepath.Glob(item)
-			if err != nil {
-				return nil, fmt.Errorf("run directories %q: bad pattern: %w", item, err)
-			}
-			if len(m) == 0 {
-				return nil, fmt.Errorf("run directories %q: the pattern matches nothing", item)
-			}
-			paths = m
+		paths, err := ExpandPattern(item)
+		if err != nil {
+			return nil, err
 		}
 		for _, p := range paths {
 			found, err := runDirsAt(p)
@@ -859,6 +852,29 @@ func FindRunDirs(arg string) ([]string, error) {
 		return nil, fmt.Errorf("run directories %q: none given", arg)
 	}
 	return dirs, nil
+}
+
+// ExpandPattern returns arg itself when it exists or holds no glob
+// metacharacter, else the paths the pattern matches. A shell passes a glob
+// that matches nothing on as it is (sh, and bash without nullglob), so such
+// an argument reaches here; that it matches nothing is an error matching
+// ErrNoMatch and naming it, where "no such directory" would
+// hide the user's glob. A malformed pattern matches filepath.ErrBadPattern.
+func ExpandPattern(arg string) ([]string, error) {
+	if !strings.ContainsAny(arg, "*?[") {
+		return []string{arg}, nil
+	}
+	if _, err := os.Lstat(arg); !errors.Is(err, fs.ErrNotExist) {
+		return []string{arg}, nil
+	}
+	m, err := filepath.Glob(arg)
+	if err != nil {
+		return nil, fmt.Errorf("run directories %q: bad pattern: %w", arg, err)
+	}
+	if len(m) == 0 {
+		return nil, fmt.Errorf("run directories %q: %w", arg, ErrNoMatch)
+	}
+	return m, nil
 }
 
 // runDirsAt returns p when it is a run directory, else its subdirectories

@@ -17,4 +17,8 @@ var (
 	ErrBadTimeline = errors.New("invalid timeline")
 	// ErrUnknownFormat reports a report format this package does not know.
 	ErrUnknownFormat = errors.New("unknown report format")
+	// ErrNoMatch reports a glob pattern for run directories that matches
+	// nothing: the user's mistake, not an unreadable run. (A malformed one
+	// matches filepath.ErrBadPattern.)
+	ErrNoMatch = errors.New("the pattern matches nothing")
 )

@@ -196,16 +196,9 @@ func runCompare(ctx context.Context, opts *compareOptions) error {
 func readCompareSide(args []string) ([]string, []*results.Run, error) {
 	var dirs []string
 	for _, a := range args {
-		// A pattern that matches nothing is the user's mistake, not an
-		// unreadable run: a usage error, as in perf report.
-		for _, item := range strings.Split(a, ",") {
-			if _, err := expandGlob(strings.TrimSpace(item)); err != nil {
-				return nil, nil, err
-			}
-		}
 		d, err := results.FindRunDirs(a)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, patternErr(err)
 		}
 		dirs = append(dirs, d...)
 	}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -121,42 +119,26 @@ func runReport(_ context.Context, o *reportOptions) error {
 	return nil
 }
 
-// globMeta are the characters that make an argument a glob pattern.
-const globMeta = "*?["
-
-// expandRunArgs returns the run directories that args name. A shell passes
-// a glob that matches nothing on as it is (sh, and bash without nullglob), so
-// an argument that does not exist and holds a glob metacharacter is expanded
-// here, as perf compare expands its sides; see expandGlob.
+// expandRunArgs returns the run directories that args name, expanding the
+// globs a shell passed on unmatched (see results.ExpandPattern); a pattern
+// that matches nothing is a usage error.
 func expandRunArgs(args []string) ([]string, error) {
 	var dirs []string
 	for _, a := range args {
-		m, err := expandGlob(a)
+		m, err := results.ExpandPattern(a)
 		if err != nil {
-			return nil, err
+			return nil, patternErr(err)
 		}
 		dirs = append(dirs, m...)
 	}
 	return dirs, nil
 }
 
-// expandGlob returns arg itself when it exists or is no pattern, else the
-// paths the pattern matches. A pattern that matches nothing, or is
-// malformed, is a usage error naming it: the user's glob found no run, which
-// "no such directory" would hide.
-func expandGlob(arg string) ([]string, error) {
-	if !strings.ContainsAny(arg, globMeta) {
-		return []string{arg}, nil
+// patternErr makes a malformed or unmatched run directory pattern a usage
+// error, and leaves other errors as they are.
+func patternErr(err error) error {
+	if errors.Is(err, results.ErrNoMatch) || errors.Is(err, filepath.ErrBadPattern) {
+		return usageErr(err)
 	}
-	if _, err := os.Lstat(arg); !errors.Is(err, fs.ErrNotExist) {
-		return []string{arg}, nil
-	}
-	m, err := filepath.Glob(arg)
-	if err != nil {
-		return nil, usageErr(fmt.Errorf("run directories %q: bad pattern: %w", arg, err))
-	}
-	if len(m) == 0 {
-		return nil, usageErr(fmt.Errorf("run directories %q: the pattern matches nothing", arg))
-	}
-	return m, nil
+	return err
 }
