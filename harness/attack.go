@@ -13,8 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/perf-tools/perf/harness/capture"
 	"github.com/perf-tools/perf/results"
 )
@@ -134,24 +132,12 @@ type Progress struct {
 type Outcome struct {
 	// Started is when hit 0 was due; MeasureStart when warm-up ended.
 	Started, MeasureStart time.Time
-	// Window is the length of the measured window: Duration, or less when
-	// the attack was interrupted (zero when that was during the warm-up).
-	Window time.Duration
-	// Corrected and Service hold the latencies of the requests that got a
-	// response; Lag the send lag of every request sent.
-	Corrected, Service, Lag *hdrhistogram.Histogram
-	// Requests counts the requests sent, Unsent the window's hits never
-	// sent, Errors the failed requests (no response, or an error status),
-	// Retries the requests sent again on a new connection.
-	Requests, Unsent, Errors, Retries int64
-	StatusCodes                       map[string]int64
-	ErrorKinds                        map[string]int64
-	// ErrorMessages holds the first message of each error kind.
-	ErrorMessages map[string]string
+	// Tally holds what was measured in the window, whose length is
+	// Duration, or less when the attack was interrupted (zero when that
+	// was during the warm-up).
+	results.Tally
 	// Planned is the planned rate of this generator (its shard), per second.
-	Planned float64
-	// Achieved is requests sent per second of the measured window.
-	Achieved    float64
+	Planned     float64
 	Interrupted bool
 	// Workers is how many workers the attack ended with, MaxWorkers the
 	// ceiling it could grow to.
@@ -343,16 +329,11 @@ func (a *attack) run(ctx context.Context) (*Outcome, error) {
 	go func() { a.wg.Wait(); close(finished) }()
 
 	out := &Outcome{
-		Started:       a.start,
-		MeasureStart:  a.start.Add(a.opts.Warmup),
-		Corrected:     results.NewHistogram(),
-		Service:       results.NewHistogram(),
-		Lag:           results.NewHistogram(),
-		StatusCodes:   map[string]int64{},
-		ErrorKinds:    map[string]int64{},
-		ErrorMessages: map[string]string{},
-		Planned:       a.opts.PlannedRate(),
-		MaxWorkers:    a.opts.MaxWorkers,
+		Started:      a.start,
+		MeasureStart: a.start.Add(a.opts.Warmup),
+		Tally:        results.NewTally(),
+		Planned:      a.opts.PlannedRate(),
+		MaxWorkers:   a.opts.MaxWorkers,
 	}
 	tick := time.NewTicker(superviseEvery)
 	defer tick.Stop()
@@ -410,9 +391,6 @@ loop:
 	out.Workers = int(a.workers.Load())
 	out.AllBusy, out.Exhausted = a.allBusy, a.exhausted
 	out.Window = max(min(time.Duration(a.cutoff.Load()), a.end)-a.opts.Warmup, 0)
-	if out.Window > 0 {
-		out.Achieved = float64(out.Requests) / out.Window.Seconds()
-	}
 	return out, intErr
 }
 
@@ -484,10 +462,7 @@ func (a *attack) closeInterval(out *Outcome, k int, from, to time.Duration, inte
 			}
 		}
 		for kind, n := range s.kinds {
-			out.ErrorKinds[kind] += n
-			if _, ok := out.ErrorMessages[kind]; !ok {
-				out.ErrorMessages[kind] = s.messages[kind]
-			}
+			out.AddError(kind, n, s.messages[kind])
 		}
 	}
 	if a.opts.OnProgress != nil {

@@ -72,8 +72,8 @@ func TestAttackCountsMatchServer(t *testing.T) {
 	if n := out.Requests; out.Corrected.TotalCount() != n || out.Service.TotalCount() != n || out.Lag.TotalCount() != n {
 		t.Errorf("histogram counts %d %d %d", out.Corrected.TotalCount(), out.Service.TotalCount(), out.Lag.TotalCount())
 	}
-	if out.Window != 1500*time.Millisecond || out.Achieved != 200 {
-		t.Errorf("window %v achieved %.1f/s, want 1.5s and exactly 200", out.Window, out.Achieved)
+	if out.Window != 1500*time.Millisecond || out.Achieved() != 200 {
+		t.Errorf("window %v achieved %.1f/s, want 1.5s and exactly 200", out.Window, out.Achieved())
 	}
 }
 

@@ -302,8 +302,8 @@ func TestInterruptDuringWarmup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !out.Interrupted || out.Window != 0 || out.Requests != 0 || out.Achieved != 0 || out.Lag.TotalCount() != 0 {
-		t.Errorf("interrupted %v window %v requests %d achieved %v; want an empty window", out.Interrupted, out.Window, out.Requests, out.Achieved)
+	if !out.Interrupted || out.Window != 0 || out.Requests != 0 || out.Achieved() != 0 || out.Lag.TotalCount() != 0 {
+		t.Errorf("interrupted %v window %v requests %d achieved %v; want an empty window", out.Interrupted, out.Window, out.Requests, out.Achieved())
 	}
 }
 

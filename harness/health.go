@@ -35,7 +35,7 @@ func (h Health) Check(o *Outcome) []string {
 	// of the plan's hits, which need not be the rate times the window.
 	if planned := o.Requests + o.Unsent; planned > 0 && float64(o.Requests) < h.MinAchieved*float64(planned) {
 		reasons = append(reasons, fmt.Sprintf("achieved rate %.1f/s is below %.0f%% of the planned %.1f/s",
-			o.Achieved, h.MinAchieved*100, o.Planned))
+			o.Achieved(), h.MinAchieved*100, o.Planned))
 	}
 	if o.Unsent > 0 && !o.Interrupted {
 		reasons = append(reasons, fmt.Sprintf("%d of the window's %d planned requests were never sent: the window ended before the generator got to them",

@@ -13,10 +13,10 @@ import (
 func TestHealthCheck(t *testing.T) {
 	outcome := func(achieved float64, lag time.Duration, cpu float64) *Outcome {
 		sent := int64(achieved * 10)
-		o := &Outcome{Planned: 1000, Achieved: achieved, Requests: sent, Unsent: max(10000-sent, 0), Lag: results.NewHistogram(), Window: 10 * time.Second,
-			Workers: 256, MaxWorkers: 256,
+		o := &Outcome{Planned: 1000, Tally: results.NewTally(), Workers: 256, MaxWorkers: 256,
 			CPU:     results.CPUStats{MeanPercent: cpu, MaxPercent: cpu, Samples: 3, Cores: 1},
 			HostCPU: results.CPUStats{MeanPercent: cpu + 5, MaxPercent: cpu + 5, Samples: 3, Cores: 1}}
+		o.Requests, o.Unsent, o.Window = sent, max(10000-sent, 0), 10*time.Second
 		for range 100 {
 			results.Record(o.Lag, lag)
 		}

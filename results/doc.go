@@ -1,13 +1,25 @@
-// Package results is perf's model of a finished load test and everything
-// that reads or writes it: the versioned Run summary (run.json), the
-// HdrHistogram interval log (latency.hlog), the per-second timeline
-// (timeline.csv), SLO expressions and their verdicts, and the text, JSON and
-// Markdown reports.
+// Package results is perf's model of a load test's run and the files of
+// its run directory.
 //
-// # Run directory
+// # The model
 //
-// NewRunDir creates parent/<UTC start>-<name>/ (20261127T123456Z-smoke),
-// never reusing an existing directory. In it:
+// Run is the summary of one run: the content of run.json, versioned by
+// Schema. A Tally is what a run measured in its measured window; Tally.Fill
+// is the one place a tally becomes a Run's numbers. Metrics is the one
+// table of the numbers read from a run (name, unit, which way is better,
+// how to read it); Bound is the one grammar of limits on them: an SLO is an
+// absolute bound (ParseSLO, Bound.Evaluate), a regression gate may also be
+// relative to a base run (ParseBound; package compare checks those).
+// ValuesAtPercentiles is the one percentile rule, the reference Java
+// HdrHistogram's, used for run.json, the timeline, the live progress and
+// the plots. Headline says a run's verdict in words.
+//
+// # The run directory
+//
+// A Writer writes one run directory as the run goes: it is the sink of
+// the run's intervals and, on Close, writes every other file. NewRunDir
+// names it parent/<UTC start>-<name>/ (20261127T123456Z-smoke), never
+// reusing an existing directory. In it:
 //
 //   - run.json (RunFile): the Run, written atomically by WriteRun and read
 //     back by ReadRun, which refuses other schemas by name.
@@ -18,12 +30,22 @@
 //     comment "#[perf warmup_end: SECONDS]" records where the warm-up ends,
 //     so ReadHlog marks them and Hlog.Total leaves them out (with the Java
 //     HistogramLogProcessor, pass -start SECONDS).
-//   - timeline.csv (TimelineFile): one row an interval, written by
-//     TimelineWriter and read by ReadTimeline.
+//   - timeline.csv (TimelineFile): one row an interval, counts (intended,
+//     unsent, failures, errors) and percentiles, written by TimelineWriter
+//     and read by ReadTimeline; rates are derived from the counts.
+//   - host.json (HostFile): the host samples of the generator (and of the
+//     target, when polled), HostSamples.
+//   - pprof/ and report.html: profiles (package harness/capture) and the
+//     page a Writer's Render option draws (package report).
 //
-// All latencies are recorded in nanoseconds and reported in milliseconds;
-// Summarize turns a histogram into the Percentiles that run.json holds.
+// LoadRunDir reads a whole run directory back; FindRunDirs and
+// ExpandPattern find run directories from the command line's arguments;
+// Merge adds the run directories of generators that attacked together
+// into one, losslessly, through a Writer.
 //
-// The package knows nothing of how load is generated (that is package
-// harness) nor of the command line; it must never import vegeta.
+// All latencies are recorded in nanoseconds and reported in milliseconds.
+//
+// The package knows nothing of how load is generated (package harness),
+// how runs are reported or compared (packages report and compare), nor of
+// the command line; it must never import vegeta.
 package results

@@ -9,14 +9,15 @@ var (
 	ErrNotRunDir = errors.New("not a perf run directory")
 	// ErrSchema reports a run.json of another schema than Schema.
 	ErrSchema = errors.New("unsupported run.json schema")
-	// ErrBadSLO reports a malformed SLO expression.
-	ErrBadSLO = errors.New("invalid SLO")
+	// ErrBadBound reports a malformed bound: an SLO or a regression gate.
+	ErrBadBound = errors.New("invalid bound")
 	// ErrEmptyHlog reports an interval log with no lines at all.
 	ErrEmptyHlog = errors.New("empty interval log")
 	// ErrBadTimeline reports a malformed timeline.csv.
 	ErrBadTimeline = errors.New("invalid timeline")
-	// ErrUnknownFormat reports a report format this package does not know.
-	ErrUnknownFormat = errors.New("unknown report format")
+	// ErrRender reports a page of a run (report.html) that could not be
+	// drawn, once every other file of the run was written.
+	ErrRender = errors.New("render the run's pages")
 	// ErrNoMatch reports a glob pattern for run directories that matches
 	// nothing: the user's mistake, not an unreadable run. (A malformed one
 	// matches filepath.ErrBadPattern.)

@@ -3,7 +3,6 @@ package results_test
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/perf-tools/perf/results"
@@ -23,7 +22,7 @@ func ExampleParseSLO() {
 	fmt.Println(err)
 	// Output:
 	// true p99 12.3ms
-	// invalid SLO "p99 <= 25": expected a positive duration with a unit after "<=", such as 25ms, got "25"
+	// invalid SLO "p99 <= 25": expected a positive duration with a unit, such as 25ms, after "<=", got "25"
 }
 
 func ExampleNewHlogWriter() {
@@ -56,16 +55,4 @@ func ExampleNewHlogWriter() {
 	fmt.Println(lg.WarmupEnd, total.TotalCount(), results.Summarize(total).Max)
 	// Output:
 	// 1s 2 3.000319
-}
-
-func ExampleReport() {
-	run := &results.Run{
-		Name:     "smoke",
-		Rate:     results.Rate{Target: 100, Achieved: 100},
-		Requests: 1000,
-		Valid:    true,
-	}
-	if err := results.Report(os.Stdout, results.FormatMarkdown, run); err != nil {
-		panic(err)
-	}
 }

@@ -16,13 +16,11 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// mergeSource is one run directory read for Merge.
+// mergeSource is one run directory read for Merge, named by its
+// directory (unique among the sources).
 type mergeSource struct {
-	dir, name string
-	run       *Run
-	hlog      *Hlog
-	timeline  []TimelineRow
-	host      *HostSamples
+	*RunDir
+	name string
 }
 
 // mergeBucket is one whole wall-clock second of the merged run.
@@ -55,7 +53,7 @@ type mergeBucket struct {
 // out must not exist or be an empty directory. Merge needs at least two
 // sources; every source must be a run directory with run.json,
 // latency.hlog and timeline.csv (one row per interval of the log).
-func Merge(dirs []string, out string) error {
+func Merge(dirs []string, out string, opts WriterOptions) error {
 	if len(dirs) < 2 {
 		return fmt.Errorf("merge: %d run directories, expected at least 2", len(dirs))
 	}
@@ -82,7 +80,11 @@ func Merge(dirs []string, out string) error {
 	if err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
-	if err := mergeInto(srcs, dirs, out); err != nil {
+	err = mergeInto(srcs, dirs, out, opts)
+	if errors.Is(err, ErrRender) {
+		return fmt.Errorf("merge: %w", err) // every file of the run is written
+	}
+	if err != nil {
 		// Leave no half-written run directory behind.
 		if created {
 			os.RemoveAll(out)
@@ -97,73 +99,46 @@ func Merge(dirs []string, out string) error {
 }
 
 // mergeInto writes the merged run of srcs into out, an empty directory.
-func mergeInto(srcs []*mergeSource, dirs []string, out string) error {
-	intervals, start, err := mergeIntervals(srcs)
+func mergeInto(srcs []*mergeSource, dirs []string, out string, opts WriterOptions) error {
+	intervals, err := mergeIntervals(srcs)
 	if err != nil {
 		return err
 	}
 	run := mergeRuns(srcs, dirs, out)
-
-	if err := writeMergedLogs(out, start, intervals); err != nil {
+	w, err := NewWriter(out, opts)
+	if err != nil {
 		return err
 	}
-	if h := mergeHosts(srcs); h != nil {
-		if err := WriteHostSamples(filepath.Join(out, HostFile), h); err != nil {
+	for _, iv := range intervals {
+		if err := w.WriteInterval(iv); err != nil {
+			w.Abort()
 			return err
 		}
 	}
 	for _, s := range srcs {
-		if err := copyPprof(filepath.Join(s.dir, PprofDir), filepath.Join(out, PprofDir, s.name)); err != nil {
-			run.Warnings = append(run.Warnings, fmt.Sprintf("%s: %v", s.dir, err))
+		if err := copyPprof(filepath.Join(s.Path, PprofDir), filepath.Join(out, PprofDir, s.name)); err != nil {
+			run.Warnings = append(run.Warnings, fmt.Sprintf("%s: %v", s.Path, err))
 		}
 	}
-	if err := WriteRun(out, run); err != nil {
-		return err
-	}
-	return nil
+	return w.Close(run, mergeHosts(srcs))
 }
 
-// readMergeSource reads the files of one source run directory.
+// readMergeSource reads one source run directory, refusing one whose
+// intervals cannot be placed on the wall clock or matched with its
+// timeline rows.
 func readMergeSource(dir string) (*mergeSource, error) {
-	run, err := ReadRun(dir)
+	d, err := LoadRunDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	s := &mergeSource{dir: dir, run: run}
-	path := filepath.Join(dir, HlogFile)
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+	if d.Hlog.StartTime.IsZero() {
+		return nil, fmt.Errorf("read %s: no #[StartTime: ...] line; expected a latency.hlog written by perf attack, whose intervals can be placed on the wall clock", filepath.Join(dir, HlogFile))
 	}
-	s.hlog, err = ReadHlog(f)
-	f.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if s.hlog.StartTime.IsZero() {
-		return nil, fmt.Errorf("read %s: no #[StartTime: ...] line; expected a latency.hlog written by perf attack, whose intervals can be placed on the wall clock", path)
-	}
-	path = filepath.Join(dir, TimelineFile)
-	f, err = os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	s.timeline, err = ReadTimeline(f)
-	f.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if n, m := len(s.timeline), len(s.hlog.Intervals[TagCorrected]); n != m {
+	if n, m := len(d.Timeline), len(d.Hlog.Intervals[TagCorrected]); n != m {
 		return nil, fmt.Errorf("%s: %s has %d rows but %s has %d %s intervals; expected one row per interval",
 			dir, TimelineFile, n, HlogFile, m, TagCorrected)
 	}
-	path = filepath.Join(dir, HostFile)
-	if _, err := os.Stat(path); err == nil {
-		if s.host, err = ReadHostSamples(path); err != nil {
-			return nil, err
-		}
-	}
-	return s, nil
+	return &mergeSource{RunDir: d}, nil
 }
 
 // prepareOut creates out, refusing a file or a directory with files in it.
@@ -192,9 +167,8 @@ func prepareOut(out string) (bool, error) {
 }
 
 // mergeIntervals places every source interval on the wall clock and adds
-// those of each second. It returns the merged intervals in time order and
-// the merged log's start (the first second).
-func mergeIntervals(srcs []*mergeSource) ([]Interval, time.Time, error) {
+// those of each second. It returns the merged intervals in time order.
+func mergeIntervals(srcs []*mergeSource) ([]Interval, error) {
 	buckets := map[int64]*mergeBucket{}
 	bucket := func(sec int64) *mergeBucket {
 		b := buckets[sec]
@@ -207,9 +181,9 @@ func mergeIntervals(srcs []*mergeSource) ([]Interval, time.Time, error) {
 		return b
 	}
 	for _, s := range srcs {
-		corrected := s.hlog.Intervals[TagCorrected]
+		corrected := s.Hlog.Intervals[TagCorrected]
 		for i, iv := range corrected {
-			abs := s.hlog.StartTime.Add(iv.Start)
+			abs := s.Hlog.StartTime.Add(iv.Start)
 			sec := int64(math.Round(float64(abs.UnixNano()) / 1e9))
 			b := bucket(sec)
 			length := iv.End - iv.Start
@@ -218,30 +192,30 @@ func mergeIntervals(srcs []*mergeSource) ([]Interval, time.Time, error) {
 			}
 			b.iv.Warmup = b.iv.Warmup || iv.Warmup
 			if err := addHistogram(b.iv.Corrected, iv.Histogram); err != nil {
-				return nil, time.Time{}, fmt.Errorf("%s: %s interval %d: %w", s.dir, TagCorrected, i+1, err)
+				return nil, fmt.Errorf("%s: %s interval %d: %w", s.Path, TagCorrected, i+1, err)
 			}
-			row := s.timeline[i]
+			row := s.Timeline[i]
 			b.iv.Intended += row.Intended
 			b.iv.Unsent += row.Unsent
 			b.iv.Failures += row.Failures
 			b.iv.Errors += row.Errors
 		}
 		for _, tag := range []string{TagService, TagLag} {
-			for i, iv := range s.hlog.Intervals[tag] {
-				abs := s.hlog.StartTime.Add(iv.Start)
+			for i, iv := range s.Hlog.Intervals[tag] {
+				abs := s.Hlog.StartTime.Add(iv.Start)
 				b := bucket(int64(math.Round(float64(abs.UnixNano()) / 1e9)))
 				dst := b.iv.Service
 				if tag == TagLag {
 					dst = b.iv.Lag
 				}
 				if err := addHistogram(dst, iv.Histogram); err != nil {
-					return nil, time.Time{}, fmt.Errorf("%s: %s interval %d: %w", s.dir, tag, i+1, err)
+					return nil, fmt.Errorf("%s: %s interval %d: %w", s.Path, tag, i+1, err)
 				}
 			}
 		}
 	}
 	if len(buckets) == 0 {
-		return nil, time.Time{}, errors.New("no intervals in any latency.hlog")
+		return nil, errors.New("no intervals in any latency.hlog")
 	}
 	secs := make([]int64, 0, len(buckets))
 	for sec := range buckets {
@@ -256,7 +230,7 @@ func mergeIntervals(srcs []*mergeSource) ([]Interval, time.Time, error) {
 		}
 		out = append(out, b.iv)
 	}
-	return out, out[0].Start, nil
+	return out, nil
 }
 
 // addHistogram adds src to dst, refusing histograms of other bounds: their
@@ -278,50 +252,11 @@ func addHistogram(dst, src *hdrhistogram.Histogram) error {
 	return nil
 }
 
-// writeMergedLogs writes latency.hlog and timeline.csv of the merged run.
-func writeMergedLogs(out string, start time.Time, intervals []Interval) error {
-	hpath := filepath.Join(out, HlogFile)
-	hf, err := os.Create(hpath)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", hpath, err)
-	}
-	tpath := filepath.Join(out, TimelineFile)
-	tf, err := os.Create(tpath)
-	if err != nil {
-		hf.Close()
-		return fmt.Errorf("write %s: %w", tpath, err)
-	}
-	err = func() error {
-		hw, err := NewHlogWriter(hf, start)
-		if err != nil {
-			return fmt.Errorf("write %s: %w", hpath, err)
-		}
-		tw := NewTimelineWriter(tf)
-		for _, iv := range intervals {
-			if err := hw.WriteInterval(iv); err != nil {
-				return fmt.Errorf("write %s: %w", hpath, err)
-			}
-			if err := tw.WriteInterval(iv); err != nil {
-				return fmt.Errorf("write %s: %w", tpath, err)
-			}
-		}
-		if err := hw.Close(); err != nil {
-			return fmt.Errorf("write %s: %w", hpath, err)
-		}
-		return nil
-	}()
-	if cerr := hf.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("write %s: %w", hpath, cerr)
-	}
-	if cerr := tf.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("write %s: %w", tpath, cerr)
-	}
-	return err
-}
-
-// mergeRuns sums the sources' run.json into the merged run's.
+// mergeRuns sums the sources' run.json into the merged run's: their
+// tallies added (the measured window is the longest source's), the rest
+// joined or summed as Merge describes.
 func mergeRuns(srcs []*mergeSource, dirs []string, out string) *Run {
-	first := srcs[0].run
+	first := srcs[0].Run
 	run := &Run{
 		Schema:      Schema,
 		ToolVersion: joinDistinct(srcs, func(r *Run) string { return r.ToolVersion }),
@@ -329,53 +264,46 @@ func mergeRuns(srcs []*mergeSource, dirs []string, out string) *Run {
 		Name:        joinDistinct(srcs, func(r *Run) string { return r.Name }),
 		StartedAt:   first.StartedAt,
 		Target:      joinDistinct(srcs, func(r *Run) string { return r.Target }),
-		StatusCodes: map[string]int64{},
-		ErrorKinds:  map[string]int64{},
 		Valid:       true,
 		Host:        first.Host,
 	}
 	run.Rate.Plan = joinDistinct(srcs, func(r *Run) string { return r.Rate.Plan })
 	run.Host.Hostname = joinDistinct(srcs, func(r *Run) string { return r.Host.Hostname })
-	corrected, service, lag := NewHistogram(), NewHistogram(), NewHistogram()
+	t := NewTally()
 	var cpuSum, hostSum float64
 	var exprs []string
-	firstStart := srcs[0].hlog.StartTime
+	firstStart := srcs[0].Hlog.StartTime
 	for _, s := range srcs {
-		r := s.run
+		r := s.Run
 		if r.StartedAt.Before(run.StartedAt) {
 			run.StartedAt = r.StartedAt
 		}
-		run.DurationS = math.Max(run.DurationS, r.DurationS)
+		t.Window = max(t.Window, secondsToDuration(r.DurationS))
 		run.WarmupS = math.Max(run.WarmupS, r.WarmupS)
-		run.Requests += r.Requests
-		run.Unsent += r.Unsent
-		run.Retries += r.Retries
-		run.Errors += r.Errors
+		t.Requests += r.Requests
+		t.Unsent += r.Unsent
+		t.Retries += r.Retries
+		t.Errors += r.Errors
 		for k, v := range r.StatusCodes {
-			run.StatusCodes[k] += v
+			t.StatusCodes[k] += v
 		}
 		for k, v := range r.ErrorKinds {
-			run.ErrorKinds[k] += v
+			t.AddError(k, v, r.ErrorMessages[k])
 		}
-		for k, v := range r.ErrorMessages {
-			if _, ok := run.ErrorMessages[k]; !ok {
-				if run.ErrorMessages == nil {
-					run.ErrorMessages = map[string]string{}
-				}
-				run.ErrorMessages[k] = v
-			}
-		}
+		// The union of the measured samples, whatever the wall clock.
+		t.Corrected.Merge(s.Hlog.Total(TagCorrected, false))
+		t.Service.Merge(s.Hlog.Total(TagService, false))
+		t.Lag.Merge(s.Hlog.Total(TagLag, false))
 		run.Rate.Target += r.Rate.Target
-		run.Rate.Achieved += r.Rate.Achieved
 		run.Valid = run.Valid && r.Valid
 		for _, reason := range r.InvalidReasons {
-			run.InvalidReasons = append(run.InvalidReasons, s.dir+": "+reason)
+			run.InvalidReasons = append(run.InvalidReasons, s.Path+": "+reason)
 		}
 		if !r.Valid && len(r.InvalidReasons) == 0 {
-			run.InvalidReasons = append(run.InvalidReasons, s.dir+": invalid")
+			run.InvalidReasons = append(run.InvalidReasons, s.Path+": invalid")
 		}
 		for _, w := range r.Warnings {
-			run.Warnings = append(run.Warnings, s.dir+": "+w)
+			run.Warnings = append(run.Warnings, s.Path+": "+w)
 		}
 		run.Interrupted = run.Interrupted || r.Interrupted
 		cpuSum += r.Generator.CPUMeanPercent
@@ -391,21 +319,15 @@ func mergeRuns(srcs []*mergeSource, dirs []string, out string) *Run {
 				exprs = append(exprs, v.Expr)
 			}
 		}
-		// The union of the measured samples, whatever the wall clock.
-		corrected.Merge(s.hlog.Total(TagCorrected, false))
-		service.Merge(s.hlog.Total(TagService, false))
-		lag.Merge(s.hlog.Total(TagLag, false))
-		if d := s.hlog.StartTime.Sub(firstStart).Abs(); d >= time.Second {
+		if d := s.Hlog.StartTime.Sub(firstStart).Abs(); d >= time.Second {
 			run.Warnings = appendOnce(run.Warnings, fmt.Sprintf(
 				"generators started up to %s apart; in the merged latency.hlog and timeline.csv a second is warm-up when any generator was warming up in it",
 				maxStartSpread(srcs).Round(time.Millisecond)))
 		}
 	}
+	t.Fill(run)
 	run.Generator.CPUMeanPercent = cpuSum / float64(len(srcs))
 	run.Generator.HostCPUMeanPercent = hostSum / float64(len(srcs))
-	run.Latency.Corrected = Summarize(corrected)
-	run.Latency.Service = Summarize(service)
-	run.Lag = SummarizeLag(lag)
 	run.SLO = []Verdict{}
 	if slos, err := ParseSLOs(exprs); err == nil {
 		run.SLO = EvaluateSLOs(slos, run)
@@ -420,9 +342,9 @@ func mergeRuns(srcs []*mergeSource, dirs []string, out string) *Run {
 
 // maxStartSpread is the largest difference between the sources' log starts.
 func maxStartSpread(srcs []*mergeSource) time.Duration {
-	lo, hi := srcs[0].hlog.StartTime, srcs[0].hlog.StartTime
+	lo, hi := srcs[0].Hlog.StartTime, srcs[0].Hlog.StartTime
 	for _, s := range srcs[1:] {
-		if t := s.hlog.StartTime; t.Before(lo) {
+		if t := s.Hlog.StartTime; t.Before(lo) {
 			lo = t
 		} else if t.After(hi) {
 			hi = t
@@ -443,7 +365,7 @@ func appendOnce(list []string, s string) []string {
 func joinDistinct(srcs []*mergeSource, f func(*Run) string) string {
 	var vals []string
 	for _, s := range srcs {
-		if v := f(s.run); v != "" && !slices.Contains(vals, v) {
+		if v := f(s.Run); v != "" && !slices.Contains(vals, v) {
 			vals = append(vals, v)
 		}
 	}
@@ -457,26 +379,26 @@ func joinDistinct(srcs []*mergeSource, f func(*Run) string) string {
 func mergeHosts(srcs []*mergeSource) *HostSamples {
 	var h *HostSamples
 	for _, s := range srcs {
-		if s.host == nil {
+		if s.Host == nil {
 			continue
 		}
 		if h == nil {
-			h = &HostSamples{Schema: HostSchema, Start: s.host.Start, IntervalS: s.host.IntervalS,
+			h = &HostSamples{Schema: HostSchema, Start: s.Host.Start, IntervalS: s.Host.IntervalS,
 				Generator: []HostSample{}, Parts: map[string]*HostSamples{}}
 		}
-		if s.host.Start.Before(h.Start) {
-			h.Start = s.host.Start
+		if s.Host.Start.Before(h.Start) {
+			h.Start = s.Host.Start
 		}
 	}
 	if h == nil {
 		return nil
 	}
 	for _, s := range srcs {
-		if s.host == nil {
+		if s.Host == nil {
 			continue
 		}
-		parts := s.host.Parts
-		own := *s.host
+		parts := s.Host.Parts
+		own := *s.Host
 		own.Parts = nil
 		if len(own.Generator) > 0 || len(own.Target) > 0 || len(parts) == 0 {
 			h.Parts[s.name] = rebaseHost(&own, h.Start)

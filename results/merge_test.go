@@ -116,7 +116,7 @@ func TestMerge(t *testing.T) {
 		seed: 2, valid: false, reason: "generator saturated", errs: 2}, ref)
 	out := filepath.Join(tmp, "merged")
 
-	if err := Merge([]string{a, b}, out); err != nil {
+	if err := Merge([]string{a, b}, out, WriterOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	run, err := ReadRun(out)
@@ -239,7 +239,7 @@ func TestMerge(t *testing.T) {
 	ref2 := newMergeRef()
 	c := writeGenRun(t, tmp, mergeGen{name: "gen-c", start: t0.Add(100 * time.Millisecond), seconds: 5, perSec: 30, seed: 3, valid: true}, ref2)
 	out2 := filepath.Join(tmp, "merged2")
-	if err := Merge([]string{out, c}, out2); err != nil {
+	if err := Merge([]string{out, c}, out2, WriterOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	run2, err := ReadRun(out2)
@@ -272,7 +272,7 @@ func TestMergeMisaligned(t *testing.T) {
 	a := writeGenRun(t, tmp, mergeGen{name: "a", start: t0, seconds: 4, perSec: 10, seed: 1, valid: true}, ref)
 	b := writeGenRun(t, tmp, mergeGen{name: "b", start: t0.Add(2 * time.Second), seconds: 4, perSec: 10, seed: 2, valid: true}, ref)
 	out := filepath.Join(tmp, "out")
-	if err := Merge([]string{a, b}, out); err != nil {
+	if err := Merge([]string{a, b}, out, WriterOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	run, err := ReadRun(out)
@@ -327,7 +327,7 @@ func TestMergeBadInput(t *testing.T) {
 		{[]string{a, b}, full, "not empty"},
 		{[]string{a, b}, filepath.Join(a, RunFile), "not a directory"},
 	} {
-		err := Merge(tc.dirs, tc.out)
+		err := Merge(tc.dirs, tc.out, WriterOptions{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Merge(%v, %q) error = %v, want %q", tc.dirs, tc.out, err, tc.want)
 		}
@@ -351,7 +351,7 @@ func TestMergeJavaReader(t *testing.T) {
 	a := writeGenRun(t, tmp, mergeGen{name: "a", start: t0, seconds: 4, perSec: 50, seed: 5, valid: true}, ref)
 	b := writeGenRun(t, tmp, mergeGen{name: "b", start: t0.Add(150 * time.Millisecond), seconds: 4, perSec: 40, seed: 6, valid: true}, ref)
 	out := filepath.Join(tmp, "out")
-	if err := Merge([]string{a, b}, out); err != nil {
+	if err := Merge([]string{a, b}, out, WriterOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// From second 1: the warm-up second left out, as in run.json.

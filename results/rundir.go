@@ -131,6 +131,20 @@ func MarshalRun(r *Run) ([]byte, error) {
 	return append(data, '\n'), nil
 }
 
+// MarshalRuns returns runs as an indented JSON array of run.json
+// documents, normalised as WriteRun describes.
+func MarshalRuns(runs []*Run) ([]byte, error) {
+	all := make([]*Run, len(runs))
+	for i, r := range runs {
+		all[i] = normalized(r)
+	}
+	data, err := json.MarshalIndent(all, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode runs: %w", err)
+	}
+	return append(data, '\n'), nil
+}
+
 // normalized returns a copy of r with the schema set and nil collections
 // made empty.
 func normalized(r *Run) *Run {

@@ -47,6 +47,9 @@ func (r TimelineRow) IntendedRate() float64 { return perSecond(r.Intended, r.Len
 // below IntendedRate only when some were never sent.
 func (r TimelineRow) SentRate() float64 { return perSecond(r.Sent(), r.LengthS) }
 
+// PerSecond is n events over the interval's length, per second.
+func (r TimelineRow) PerSecond(n int64) float64 { return perSecond(n, r.LengthS) }
+
 func perSecond(n int64, secs float64) float64 {
 	if secs <= 0 {
 		return 0
@@ -99,16 +102,16 @@ func (tw *TimelineWriter) WriteInterval(iv Interval) error {
 		row.LagP99MS = nsToMS(ValuesAtPercentiles(iv.Lag, 99)[0])
 	}
 	rec := []string{
-		formatFloat(row.Second, 3),
-		formatFloat(row.LengthS, 3),
+		FormatFloat(row.Second, 3),
+		FormatFloat(row.LengthS, 3),
 		strconv.FormatInt(row.Intended, 10),
 		strconv.FormatInt(row.Unsent, 10),
 		strconv.FormatInt(row.Failures, 10),
 		strconv.FormatInt(row.Errors, 10),
-		formatFloat(row.P50MS, 3),
-		formatFloat(row.P99MS, 3),
-		formatFloat(row.MaxMS, 3),
-		formatFloat(row.LagP99MS, 3),
+		FormatFloat(row.P50MS, 3),
+		FormatFloat(row.P99MS, 3),
+		FormatFloat(row.MaxMS, 3),
+		FormatFloat(row.LagP99MS, 3),
 		strconv.FormatBool(row.Warmup),
 	}
 	if err := tw.w.Write(rec); err != nil {
@@ -207,8 +210,8 @@ func ReadTimelineFile(path string) ([]TimelineRow, error) {
 // nsToMS converts a histogram value in nanoseconds to milliseconds.
 func nsToMS(ns int64) float64 { return float64(ns) / 1e6 }
 
-// formatFloat formats v with at most prec decimals and no trailing zeros.
-func formatFloat(v float64, prec int) string {
+// FormatFloat formats v with at most prec decimals and no trailing zeros.
+func FormatFloat(v float64, prec int) string {
 	p := math.Pow(10, float64(prec))
 	return strconv.FormatFloat(math.Round(v*p)/p, 'f', -1, 64)
 }

@@ -2,6 +2,7 @@ package results
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -26,7 +27,7 @@ func Headline(r *Run) string {
 	}
 	if MostFailed(r) {
 		bad = append(bad, fmt.Sprintf("MOST REQUESTS FAILED: %d of %d (%s%%): %s",
-			r.Errors, r.Requests, formatFloat(100*float64(r.Errors)/float64(r.Requests), 1), failureText(r)))
+			r.Errors, r.Requests, FormatFloat(100*float64(r.Errors)/float64(r.Requests), 1), failureText(r)))
 	}
 	failed := 0
 	for _, v := range r.SLO {
@@ -58,5 +59,28 @@ func failureText(r *Run) string {
 			m["status "+code] += n
 		}
 	}
-	return countsText(m, true)
+	return CountsText(m, true)
+}
+
+// CountsText formats counts as "k=v k=v", by key, or by count descending
+// when byCount.
+func CountsText(m map[string]int64, byCount bool) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if byCount && m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
+	}
+	return strings.Join(parts, " ")
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -9,18 +8,15 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
-	"runtime"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"github.com/perf-tools/perf/harness"
 	"github.com/perf-tools/perf/harness/capture"
+	"github.com/perf-tools/perf/report"
 	"github.com/perf-tools/perf/results"
 	"github.com/perf-tools/perf/tuning"
 )
@@ -154,17 +150,10 @@ requests failed, 5 run invalid (or interrupted).`,
 	return cmd
 }
 
-// attackPlan is everything parsed and checked before the attack starts.
-type attackPlan struct {
-	opts       harness.Options
-	slos       []results.SLO
-	pprofURL   string
-	targetHost string
-}
-
-// plan validates the options; every error is a usage error naming the input.
-func (o *attackOptions) plan() (*attackPlan, error) {
-	p := &attackPlan{}
+// plan validates the options and returns the run they describe; every
+// error is a usage error naming the input.
+func (o *attackOptions) plan() (*harness.RunOptions, error) {
+	p := &harness.RunOptions{}
 	if o.output != "text" && o.output != "json" {
 		return nil, fmt.Errorf("--output %q: want text or json", o.output)
 	}
@@ -200,12 +189,12 @@ func (o *attackOptions) plan() (*attackPlan, error) {
 		return nil, fmt.Errorf("--workers %d is above --max-workers %d", o.workers, o.maxWorkers)
 	}
 	if o.pprof != "" {
-		if p.pprofURL, err = capture.PprofURL(o.pprof); err != nil {
+		if p.PprofURL, err = capture.PprofURL(o.pprof); err != nil {
 			return nil, fmt.Errorf("--pprof: %w", err)
 		}
 	}
 	if o.targetHost != "" {
-		if p.targetHost, err = capture.HostURL(o.targetHost); err != nil {
+		if p.TargetHostURL, err = capture.HostURL(o.targetHost); err != nil {
 			return nil, fmt.Errorf("--target-host-metrics: %w", err)
 		}
 	}
@@ -220,7 +209,7 @@ func (o *attackOptions) plan() (*attackPlan, error) {
 			o.name = fmt.Sprintf("shard-%d", shard.Index+1)
 		}
 	}
-	if p.slos, err = results.ParseSLOs(o.slos); err != nil {
+	if p.SLOs, err = results.ParseSLOs(o.slos); err != nil {
 		return nil, err
 	}
 	hdr := http.Header{}
@@ -268,7 +257,7 @@ func (o *attackOptions) plan() (*attackPlan, error) {
 	default:
 		return nil, errors.New("no target: give --url URL or --targets FILE")
 	}
-	p.opts = harness.Options{
+	p.Options = harness.Options{
 		Targets:     targets,
 		Rate:        rate,
 		Shard:       shard,
@@ -280,6 +269,13 @@ func (o *attackOptions) plan() (*attackPlan, error) {
 		Connections: o.connections,
 		KeepAlive:   o.keepalive,
 	}
+	p.Name, p.OutDir, p.Command = o.name, o.outDir, o.command
+	p.ToolVersion, _ = buildVersion()
+	p.Health = harness.DefaultHealth()
+	p.Health.MaxLag = o.maxLag
+	p.Health.MinAchieved = o.minAchieved / 100
+	p.SelfProfile = o.selfProfile
+	p.Writer.Render = report.WriteRunHTML
 	return p, nil
 }
 
@@ -288,136 +284,21 @@ func runAttack(ctx context.Context, o *attackOptions, stdout, stderr io.Writer) 
 	if err != nil {
 		return usageErr(err)
 	}
-	started := time.Now()
-	dir, err := results.NewRunDir(o.outDir, o.name, started)
-	if err != nil {
-		return err
-	}
-	hlogFile, err := os.Create(filepath.Join(dir, results.HlogFile))
-	if err != nil {
-		return err
-	}
-	defer hlogFile.Close()
-	timelineFile, err := os.Create(filepath.Join(dir, results.TimelineFile))
-	if err != nil {
-		return err
-	}
-	defer timelineFile.Close()
-
-	var (
-		hlog     *results.HlogWriter
-		timeline = results.NewTimelineWriter(timelineFile)
-	)
-	p.opts.OnInterval = func(iv results.Interval) error {
-		if hlog == nil {
-			// The log starts when the schedule does: the first interval's start.
-			if hlog, err = results.NewHlogWriter(hlogFile, iv.Start); err != nil {
-				return err
-			}
-		}
-		if err := hlog.WriteInterval(iv); err != nil {
-			return err
-		}
-		return timeline.WriteInterval(iv)
-	}
+	p.Tuning = hostTuning(o.tuneProfile)
+	p.Log = stderr
 	if o.progress {
-		p.opts.OnProgress = func(pr harness.Progress) {
+		p.OnProgress = func(pr harness.Progress) {
 			fmt.Fprintf(stderr, "\r%6.1fs  %9.1f req/s  p99 %-10s  requests %-9d errors %-6d",
 				pr.Elapsed.Seconds(), pr.Rate, pr.P99.Round(time.Microsecond), pr.Requests, pr.Errors)
 		}
 	}
-	fmt.Fprintf(stderr, "attacking %s at %s for %s (warm-up %s); results in %s\n",
-		p.opts.Targets, p.opts.Rate, o.duration, o.warmup, dir)
-
-	// Evidence: host samples over the whole run; target and self profiles
-	// over the measured window, started when warm-up ends.
-	var warnings []string
-	host, err := capture.StartHost(ctx, capture.HostOptions{TargetURL: p.targetHost})
-	if err != nil {
-		return err
-	}
-	pprofDir := filepath.Join(dir, results.PprofDir)
-	var (
-		profilesDone = make(chan []string, 1)
-		self         *capture.SelfProfile
-	)
-	profilesDone <- nil
-	p.opts.OnMeasureStart = func() {
-		if p.pprofURL != "" {
-			<-profilesDone
-			go func() {
-				w, err := capture.Profiles(ctx, p.pprofURL, pprofDir, o.duration, capture.ProfileOptions{})
-				if err != nil {
-					w = append(w, err.Error())
-				}
-				profilesDone <- w
-			}()
-		}
-		if o.selfProfile {
-			var err error
-			if self, err = capture.StartSelfProfile(filepath.Join(pprofDir, "self")); err != nil {
-				warnings = append(warnings, err.Error())
-			}
-		}
-	}
-
-	// The generator's live heap is a few MB of histograms and buffers; at
-	// the default GC target it collects every second or two, and each
-	// collection is a millisecond in which a one-core generator sends
-	// nothing. A higher target trades a few MB for fewer pauses. GOGC, when
-	// set, wins.
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(400))
-	}
-	out, err := harness.Attack(ctx, p.opts)
-	if o.progress {
-		fmt.Fprintln(stderr)
-	}
-	if self != nil {
-		warnings = append(warnings, self.Stop()...)
-	}
-	if p.pprofURL != "" {
-		fmt.Fprintf(stderr, "fetching the target's profiles from %s\n", p.pprofURL)
-	}
-	warnings = append(warnings, <-profilesDone...)
-	samples := host.Stop()
-	warnings = append(warnings, samples.Warnings...)
-	if err != nil {
-		return fmt.Errorf("attack: %w", err)
-	}
-	if hlog == nil {
-		// Not one interval closed: still leave a readable, empty log.
-		if _, err := results.NewHlogWriter(hlogFile, out.Started); err != nil {
-			return err
-		}
-	} else if err := hlog.Close(); err != nil {
-		// A run interrupted in its warm-up gets its warm-up marker here.
-		return fmt.Errorf("write %s: %w", dir, err)
-	}
-	if err := errors.Join(hlogFile.Sync(), timelineFile.Sync()); err != nil {
-		return fmt.Errorf("write %s: %w", dir, err)
-	}
-	// The generator's CPU, and that of its cores, over the measured window,
-	// for its health: from the same samples host.json keeps.
-	window := samples.GeneratorSince(out.MeasureStart)
-	out.CPU, out.HostCPU = results.ProcessCPU(window), results.AffinityCPU(window)
-	if err := results.WriteHostSamples(filepath.Join(dir, results.HostFile), samples); err != nil {
-		warnings = append(warnings, err.Error())
-	}
-
-	health := harness.DefaultHealth()
-	health.MaxLag = o.maxLag
-	health.MinAchieved = o.minAchieved / 100
-	run := newRun(o, p, out, health)
-	run.SLO = results.EvaluateSLOs(p.slos, run)
-	run.Warnings = append(run.Warnings, warnings...)
-	if err := results.WriteRun(dir, run); err != nil {
-		return err
-	}
-	if err := results.WriteRunHTML(dir); err != nil {
+	run, _, err := harness.Run(ctx, *p)
+	if errors.Is(err, results.ErrRender) {
 		fmt.Fprintf(stderr, "perf: warning: %v\n", err)
+	} else if err != nil {
+		return err
 	}
-	if err := results.Report(stdout, o.output, run); err != nil {
+	if err := report.Write(stdout, o.output, run); err != nil {
 		return err
 	}
 	explainFailures(stderr, run)
@@ -475,75 +356,6 @@ func failed(vs []results.Verdict) bool {
 		}
 	}
 	return false
-}
-
-// newRun turns an attack's outcome into run.json.
-func newRun(o *attackOptions, p *attackPlan, out *harness.Outcome, health harness.Health) *results.Run {
-	ver, _ := buildVersion()
-	run := &results.Run{
-		Schema:      results.Schema,
-		ToolVersion: ver,
-		Command:     o.command,
-		Name:        o.name,
-		StartedAt:   out.Started.UTC(),
-		DurationS:   out.Window.Seconds(),
-		WarmupS:     o.warmup.Seconds(),
-		Target:      p.opts.Targets.String(),
-		Rate: results.Rate{
-			Target:   out.Planned,
-			Achieved: out.Achieved,
-			Plan:     p.opts.Rate.String(),
-		},
-		Requests:      out.Requests,
-		Unsent:        out.Unsent,
-		Errors:        out.Errors,
-		StatusCodes:   out.StatusCodes,
-		ErrorKinds:    out.ErrorKinds,
-		ErrorMessages: out.ErrorMessages,
-		Retries:       out.Retries,
-		Latency: results.Latency{
-			Corrected: results.Summarize(out.Corrected),
-			Service:   results.Summarize(out.Service),
-		},
-		Lag:         results.SummarizeLag(out.Lag),
-		Interrupted: out.Interrupted,
-		Generator: results.Generator{
-			CPUMeanPercent:     out.CPU.MeanPercent,
-			CPUMaxPercent:      out.CPU.MaxPercent,
-			HostCPUMeanPercent: out.HostCPU.MeanPercent,
-			HostCPUMaxPercent:  out.HostCPU.MaxPercent,
-			Workers:            out.Workers,
-			MaxWorkers:         out.MaxWorkers,
-			MaxLagMS:           float64(health.MaxLag) / 1e6,
-			MaxCPUPercent:      health.MaxCPU,
-		},
-		Host: hostFacts(),
-	}
-	run.Host.Tuning = hostTuning(o.tuneProfile)
-	if p.opts.Shard.Count > 1 {
-		run.Rate.Plan = fmt.Sprintf("%s shard %d/%d", run.Rate.Plan, p.opts.Shard.Index+1, p.opts.Shard.Count)
-	}
-	run.InvalidReasons = health.Check(out)
-	switch {
-	case out.Interrupted && out.Window == 0:
-		run.InvalidReasons = append(run.InvalidReasons, "interrupted during the warm-up: the measured window is empty")
-	case out.Interrupted:
-		run.InvalidReasons = append(run.InvalidReasons,
-			fmt.Sprintf("interrupted after %.1fs of the planned %s", run.DurationS, o.duration))
-	}
-	run.Valid = len(run.InvalidReasons) == 0
-	return run
-}
-
-// hostFacts describes the generator host for run.json.
-func hostFacts() results.Host {
-	h := results.Host{CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version()}
-	h.Hostname, _ = os.Hostname()
-	var u unix.Utsname
-	if err := unix.Uname(&u); err == nil {
-		h.Kernel = string(bytes.TrimRight(u.Release[:], "\x00"))
-	}
-	return h
 }
 
 // hostTuning checks this host against a tuning profile for run.json. A

@@ -8,8 +8,10 @@ import (
 	"os"
 	"strings"
 
-	"github.com/perf-tools/perf/results"
 	"github.com/spf13/cobra"
+
+	"github.com/perf-tools/perf/compare"
+	"github.com/perf-tools/perf/results"
 )
 
 // compareOptions are the settings of perf compare.
@@ -123,14 +125,14 @@ that matches nothing, 1 a run that cannot be read.`,
 	f.StringArrayVar(&opts.gates, "gate", nil, "a regression gate such as 'p99<=+10%' (repeatable)")
 	f.StringVarP(&opts.output, "output", "o", "text", "output format: text, json or markdown")
 	f.StringVar(&opts.junit, "junit", "", "write a JUnit XML report (one test case a gate) to this file")
-	f.Float64Var(&opts.alpha, "alpha", results.DefaultAlpha, "significance level of the Mann-Whitney U test")
+	f.Float64Var(&opts.alpha, "alpha", compare.DefaultAlpha, "significance level of the Mann-Whitney U test")
 	return cmd
 }
 
 // runCompare reads both sides, compares them, writes the reports and maps
 // the outcome to an exit code.
 func runCompare(ctx context.Context, opts *compareOptions) error {
-	gates, err := results.ParseGates(opts.gates)
+	gates, err := results.ParseBounds(opts.gates)
 	if err != nil {
 		return usageErr(err)
 	}
@@ -145,7 +147,7 @@ func runCompare(ctx context.Context, opts *compareOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	c, err := results.Compare(baseRuns, candRuns, gates, results.CompareOptions{
+	c, err := compare.Runs(baseRuns, candRuns, gates, compare.Options{
 		Alpha:           opts.alpha,
 		BaseLabels:      baseDirs,
 		CandidateLabels: candDirs,

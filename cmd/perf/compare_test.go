@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perf-tools/perf/compare"
 	"github.com/perf-tools/perf/results"
 )
 
@@ -141,7 +142,7 @@ func TestCompareRegressionGate(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("alike runs: exit %d\n%s\n%s", code, out, errOut)
 	}
-	var c results.Comparison
+	var c compare.Comparison
 	if err := json.Unmarshal([]byte(out), &c); err != nil {
 		t.Fatalf("--output json: %v\n%s", err, out)
 	}
@@ -279,7 +280,7 @@ func TestReportHTML(t *testing.T) {
 }
 
 // TestCompareRunCountAdvice checks that perf compare's help, the README and
-// the note results.Compare prints give the same least number of runs a side,
+// the note compare.Runs prints give the same least number of runs a side,
 // and that it is right: the smallest two-sided p of the exact Mann-Whitney
 // test with n runs a side, 2/C(2n, n), computed here and not by the code
 // under test, is at least alpha 0.05 one run below it and under 0.05 at it.
@@ -299,7 +300,7 @@ func TestCompareRunCountAdvice(t *testing.T) {
 	}
 	base := []*results.Run{compareTestRun("b1", 1), compareTestRun("b2", 1.01), compareTestRun("b3", 0.99)}
 	cand := []*results.Run{compareTestRun("c1", 1.3), compareTestRun("c2", 1.31), compareTestRun("c3", 1.29)}
-	c, err := results.Compare(base, cand, nil, results.CompareOptions{Alpha: results.DefaultAlpha})
+	c, err := compare.Runs(base, cand, nil, compare.Options{Alpha: compare.DefaultAlpha})
 	if err != nil {
 		t.Fatal(err)
 	}

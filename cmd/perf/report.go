@@ -11,12 +11,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/perf-tools/perf/report"
 	"github.com/perf-tools/perf/results"
 )
 
 // reportFormats are the values of perf report --output; a new format is a
 // name here and a case in runReport.
-var reportFormats = []string{results.FormatText, results.FormatJSON, results.FormatMarkdown, results.FormatHTML}
+var reportFormats = []string{report.FormatText, report.FormatJSON, report.FormatMarkdown, report.FormatHTML}
 
 // reportOptions are the settings of one perf report.
 type reportOptions struct {
@@ -76,7 +77,7 @@ then passes it on as it is), is a usage error (exit 2).`,
 			return runReport(cmd.Context(), o)
 		},
 	}
-	cmd.Flags().StringVarP(&o.output, "output", "o", results.FormatText,
+	cmd.Flags().StringVarP(&o.output, "output", "o", report.FormatText,
 		"report `FORMAT`: "+strings.Join(reportFormats, ", "))
 	cmd.AddCommand(newReportMergeCmd())
 	return cmd
@@ -92,24 +93,24 @@ func runReport(_ context.Context, o *reportOptions) error {
 		}
 		runs = append(runs, r)
 	}
-	var rep results.Reporter
+	var rep report.Reporter
 	switch o.output {
-	case results.FormatText:
-		rep = results.NewTextReporter(runs...)
-	case results.FormatJSON:
-		rep = results.NewJSONReporter(runs...)
-	case results.FormatMarkdown:
-		rep = results.NewMarkdownReporter(runs...)
-	case results.FormatHTML:
-		datas := make([]*results.RunData, 0, len(o.dirs))
+	case report.FormatText:
+		rep = report.Text(runs...)
+	case report.FormatJSON:
+		rep = report.JSON(runs...)
+	case report.FormatMarkdown:
+		rep = report.Markdown(runs...)
+	case report.FormatHTML:
+		dirs := make([]*results.RunDir, 0, len(o.dirs))
 		for _, dir := range o.dirs {
-			d, err := results.LoadRunData(dir)
+			d, err := results.LoadRunDir(dir)
 			if err != nil {
 				return err
 			}
-			datas = append(datas, d)
+			dirs = append(dirs, d)
 		}
-		rep = results.NewHTMLReporter(datas...)
+		rep = report.HTML(dirs...)
 	default:
 		return usageErr(fmt.Errorf("--output %q: expected %s", o.output, strings.Join(reportFormats, ", ")))
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/perf-tools/perf/report"
 	"github.com/perf-tools/perf/results"
 )
 
@@ -104,17 +105,17 @@ func (o *reportMergeOptions) check() error {
 
 // runReportMerge merges the runs and prints the merged directory.
 func runReportMerge(_ context.Context, o *reportMergeOptions) error {
-	if err := results.Merge(o.dirs, o.out); err != nil {
+	// Every run directory has its HTML report; the merged data stands
+	// without it, so a failure to draw it is only a warning.
+	err := results.Merge(o.dirs, o.out, results.WriterOptions{Render: report.WriteRunHTML})
+	if errors.Is(err, results.ErrRender) {
+		fmt.Fprintf(o.stderr, "%s: warning: %v\n", o.prog, err)
+	} else if err != nil {
 		return err
 	}
 	run, err := results.ReadRun(o.out)
 	if err != nil {
 		return err
-	}
-	// Every run directory has its HTML report; the merged data stands
-	// without it, so a failure here is only a warning.
-	if err := results.WriteRunHTML(o.out); err != nil {
-		fmt.Fprintf(o.stderr, "%s: warning: %v\n", o.prog, err)
 	}
 	valid := "valid"
 	if !run.Valid {

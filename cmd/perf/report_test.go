@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perf-tools/perf/report"
 	"github.com/perf-tools/perf/results"
 )
 
@@ -21,7 +22,7 @@ func TestReportFlags(t *testing.T) {
 	if got := cmd.Flag("output").Value.String(); got != "markdown" {
 		t.Errorf("--output = %q, want markdown", got)
 	}
-	if got := newReportCmd().Flag("output").DefValue; got != results.FormatText {
+	if got := newReportCmd().Flag("output").DefValue; got != report.FormatText {
 		t.Errorf("--output default = %q, want text", got)
 	}
 	if newReportCmd().Example == "" || newReportCmd().Long == "" {

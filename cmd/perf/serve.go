@@ -15,11 +15,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/perf-tools/perf/harness/capture"
 	"github.com/perf-tools/perf/service"
 	"github.com/perf-tools/perf/tuning"
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
 
 // maxSeed bounds --seed: a billion items of the smallest size is already

@@ -1,9 +1,11 @@
-package results
+package report
 
 import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/perf-tools/perf/results"
 )
 
 // The plots over time draw timeline.csv as it is stored: one row an
@@ -21,7 +23,7 @@ const lengthTolerance = 0.0005
 // usualLength returns the length of a timeline's usual interval in
 // seconds: the most common length, the longer on a tie (a run of two
 // intervals, one cut short, has the longer as its usual one).
-func usualLength(rows []TimelineRow) float64 {
+func usualLength(rows []results.TimelineRow) float64 {
 	count := map[int64]int{}
 	best, bestN := int64(0), 0
 	for _, r := range rows {
@@ -35,7 +37,7 @@ func usualLength(rows []TimelineRow) float64 {
 }
 
 // isPartial reports whether r is shorter than the run's usual interval.
-func isPartial(r TimelineRow, usual float64) bool {
+func isPartial(r results.TimelineRow, usual float64) bool {
 	return r.LengthS < usual-lengthTolerance
 }
 
@@ -45,7 +47,7 @@ func isPartial(r TimelineRow, usual float64) bool {
 // missing a second) or a partial interval breaks it. A partial interval in
 // which the plan scheduled nothing holds no data at all: a few
 // milliseconds of a plan too slow to place a hit in them are no rate of 0.
-func stepPieces(rows []TimelineRow, usual float64, get func(TimelineRow) (float64, bool)) []piece {
+func stepPieces(rows []results.TimelineRow, usual float64, get func(results.TimelineRow) (float64, bool)) []piece {
 	var out []piece
 	var cur []pt
 	flush := func() {
@@ -80,7 +82,7 @@ func stepPieces(rows []TimelineRow, usual float64, get func(TimelineRow) (float6
 
 // timelineEnd returns where a timeline's data ends: the last interval's
 // end, in seconds since the run's start.
-func timelineEnd(rows []TimelineRow) float64 {
+func timelineEnd(rows []results.TimelineRow) float64 {
 	end := 0.0
 	for _, r := range rows {
 		end = math.Max(end, r.Second+r.LengthS)
@@ -89,7 +91,7 @@ func timelineEnd(rows []TimelineRow) float64 {
 }
 
 // warmupBand returns the shaded warm-up of a timeline, if it has one.
-func warmupBand(rows []TimelineRow) (band, bool) {
+func warmupBand(rows []results.TimelineRow) (band, bool) {
 	var end float64
 	found := false
 	for _, r := range rows {
@@ -109,12 +111,12 @@ type timeCol struct {
 	dash  string
 	width float64
 	// get returns a row's value, or false when it has none.
-	get func(TimelineRow) (float64, bool)
+	get func(results.TimelineRow) (float64, bool)
 }
 
 // timePlot builds a plot over the runs' time from one or more columns of
 // each run's timeline.
-func timePlot(id, yLabel string, runs []*RunData, labels []string, cols []timeCol) svgPlot {
+func timePlot(id, yLabel string, runs []*results.RunDir, labels []string, cols []timeCol) svgPlot {
 	p := svgPlot{id: id, xLabel: "time (s)", yLabel: yLabel}
 	single := len(runs) == 1
 	var usual []string
@@ -152,7 +154,7 @@ func timePlot(id, yLabel string, runs []*RunData, labels []string, cols []timeCo
 // fitTime sets a time plot's ranges and ticks. The time axis ends where
 // the data ends, the end of the runs' last interval: not a second later,
 // which would read as a stretch without requests.
-func (p *svgPlot) fitTime(runs []*RunData) {
+func (p *svgPlot) fitTime(runs []*results.RunDir) {
 	p.xMin, p.xMax = 0, 0
 	for _, d := range runs {
 		p.xMax = math.Max(p.xMax, timelineEnd(d.Timeline))
@@ -173,15 +175,15 @@ func (p *svgPlot) fitTime(runs []*RunData) {
 	p.yMin, p.yMax = 0, p.maxY()
 }
 
-func latencyPlot(runs []*RunData, labels []string) htmlPlot {
+func latencyPlot(runs []*results.RunDir, labels []string) htmlPlot {
 	// An interval without a response has no latency: a gap, not a 0.
-	ms := func(get func(TimelineRow) float64) func(TimelineRow) (float64, bool) {
-		return func(r TimelineRow) (float64, bool) { return get(r), r.Responses() > 0 }
+	ms := func(get func(results.TimelineRow) float64) func(results.TimelineRow) (float64, bool) {
+		return func(r results.TimelineRow) (float64, bool) { return get(r), r.Responses() > 0 }
 	}
 	p := timePlot("latency", "corrected latency (ms)", runs, labels, []timeCol{
-		{"p50", "", "2 3", 1.5, ms(func(r TimelineRow) float64 { return r.P50MS })},
-		{"p99", "", "", 2, ms(func(r TimelineRow) float64 { return r.P99MS })},
-		{"max", "", "6 3", 1, ms(func(r TimelineRow) float64 { return r.MaxMS })},
+		{"p50", "", "2 3", 1.5, ms(func(r results.TimelineRow) float64 { return r.P50MS })},
+		{"p99", "", "", 2, ms(func(r results.TimelineRow) float64 { return r.P99MS })},
+		{"max", "", "6 3", 1, ms(func(r results.TimelineRow) float64 { return r.MaxMS })},
 	})
 	return htmlPlot{ID: p.id, Title: "Latency over time (corrected p50 dotted, p99 solid, max dashed; a gap where no request got a response)", SVG: p.render(), Note: timelineNote(runs, labels)}
 }
@@ -191,23 +193,23 @@ func latencyPlot(runs []*RunData, labels []string) htmlPlot {
 // latency plot: lag is tenths of a millisecond where latency can be
 // seconds, and on the latency's scale both the lag and its bound would lie
 // on the axis. An interval in which nothing was sent has no lag: a gap.
-func lagPlot(runs []*RunData, labels []string) htmlPlot {
+func lagPlot(runs []*results.RunDir, labels []string) htmlPlot {
 	p := timePlot("lag", "send lag p99 (ms)", runs, labels, []timeCol{
-		{"lag", "send lag p99", "", 2, func(r TimelineRow) (float64, bool) { return r.LagP99MS, r.Sent() > 0 }},
+		{"lag", "send lag p99", "", 2, func(r results.TimelineRow) (float64, bool) { return r.LagP99MS, r.Sent() > 0 }},
 	})
-	p.markBounds(runs, labels, func(r *Run) float64 { return r.Generator.MaxLagMS }, // 0: not recorded
-		func(b float64) string { return "bound " + formatFloat(b, 3) + "ms" })
+	p.markBounds(runs, labels, func(r *results.Run) float64 { return r.Generator.MaxLagMS }, // 0: not recorded
+		func(b float64) string { return "bound " + results.FormatFloat(b, 3) + "ms" })
 	p.yMax = p.maxY() // the bounds are on the axis
 	return htmlPlot{ID: p.id, Title: "Send lag over time (p99 of actual minus intended send time; above the bound the run is invalid)", SVG: p.render(), Note: timelineNote(runs, labels)}
 }
 
-func ratePlot(runs []*RunData, labels []string) htmlPlot {
-	always := func(get func(TimelineRow) float64) func(TimelineRow) (float64, bool) {
-		return func(r TimelineRow) (float64, bool) { return get(r), true }
+func ratePlot(runs []*results.RunDir, labels []string) htmlPlot {
+	always := func(get func(results.TimelineRow) float64) func(results.TimelineRow) (float64, bool) {
+		return func(r results.TimelineRow) (float64, bool) { return get(r), true }
 	}
 	p := timePlot("rate", "requests/s", runs, labels, []timeCol{
-		{"intended", "", "6 4", 1.5, always(TimelineRow.IntendedRate)},
-		{"sent", "", "", 2, always(TimelineRow.SentRate)},
+		{"intended", "", "6 4", 1.5, always(results.TimelineRow.IntendedRate)},
+		{"sent", "", "", 2, always(results.TimelineRow.SentRate)},
 	})
 	return htmlPlot{ID: p.id, Title: "Rate over time (intended dashed, sent solid; each interval's count over its length)", SVG: p.render(), Note: timelineNote(runs, labels)}
 }
@@ -217,18 +219,18 @@ func ratePlot(runs []*RunData, labels []string) htmlPlot {
 // 2xx/3xx): a target that answers 503 and one that cannot be reached fail
 // for different reasons. An interval in which nothing was sent has neither:
 // a gap.
-func errorsPlot(runs []*RunData, labels []string) htmlPlot {
-	sent := func(get func(TimelineRow) int64) func(TimelineRow) (float64, bool) {
-		return func(r TimelineRow) (float64, bool) { return perSecond(get(r), r.LengthS), r.Sent() > 0 }
+func errorsPlot(runs []*results.RunDir, labels []string) htmlPlot {
+	sent := func(get func(results.TimelineRow) int64) func(results.TimelineRow) (float64, bool) {
+		return func(r results.TimelineRow) (float64, bool) { return r.PerSecond(get(r)), r.Sent() > 0 }
 	}
 	p := timePlot("errors", "failed requests/s", runs, labels, []timeCol{
-		{"failures", "failures (no response)", "", 2, sent(func(r TimelineRow) int64 { return r.Failures })},
-		{"statuses", "error statuses", "6 4", 2, sent(func(r TimelineRow) int64 { return r.Errors - r.Failures })},
+		{"failures", "failures (no response)", "", 2, sent(func(r results.TimelineRow) int64 { return r.Failures })},
+		{"statuses", "error statuses", "6 4", 2, sent(func(r results.TimelineRow) int64 { return r.Errors - r.Failures })},
 	})
 	return htmlPlot{ID: p.id, Title: "Errors over time (failures without a response solid, error statuses dashed; per second)", SVG: p.render(), Note: timelineNote(runs, labels)}
 }
 
-func timelineNote(runs []*RunData, labels []string) string {
+func timelineNote(runs []*results.RunDir, labels []string) string {
 	var empty []string
 	for i, d := range runs {
 		if len(d.Timeline) == 0 {
@@ -246,7 +248,7 @@ func timelineNote(runs []*RunData, labels []string) string {
 // its time T shifted onto the timeline's clock. The steps are cut to
 // [0, end], the run's time: the sampler starts before the first interval
 // and takes its last sample after the last one.
-func cpuSteps(samples []HostSample, every, shift, end float64, get func(HostSample) float64) []piece {
+func cpuSteps(samples []results.HostSample, every, shift, end float64, get func(results.HostSample) float64) []piece {
 	var pts []pt
 	prev := math.NaN()
 	for _, s := range samples {
@@ -271,7 +273,7 @@ func cpuSteps(samples []HostSample, every, shift, end float64, get func(HostSamp
 // process on the cores it may run on (affinity_cpu_percent): a generator
 // at 18% while its cores are 97% busy was starved by others, which its
 // own CPU alone would hide.
-func cpuPlot(runs []*RunData, labels []string) htmlPlot {
+func cpuPlot(runs []*results.RunDir, labels []string) htmlPlot {
 	p := svgPlot{id: "cpu", xLabel: "time (s)", yLabel: "CPU (% of the generator's cores)"}
 	single := len(runs) == 1
 	end := 0.0
@@ -325,15 +327,15 @@ func cpuPlot(runs []*RunData, labels []string) htmlPlot {
 			}
 			k++
 			p.series = append(p.series, series{kind: "cpu", run: i, label: labelFor(label, "generator CPU", one), color: color, width: 2,
-				pieces: cpuSteps(gens[n], every, shift, end, func(s HostSample) float64 { return s.ProcCPUPercent })})
+				pieces: cpuSteps(gens[n], every, shift, end, func(s results.HostSample) float64 { return s.ProcCPUPercent })})
 			// A host.json written before affinity_cpu_percent existed has
 			// 0 in every sample: not recorded, not an idle host.
-			if !slices.ContainsFunc(gens[n], func(s HostSample) bool { return s.AffinityCPUPercent > 0 }) {
+			if !slices.ContainsFunc(gens[n], func(s results.HostSample) bool { return s.AffinityCPUPercent > 0 }) {
 				noHost = append(noHost, label)
 				continue
 			}
 			p.series = append(p.series, series{kind: "hostcpu", run: i, label: labelFor(label, "host CPU of its cores", one), color: color, width: 1.5, dash: "6 3",
-				pieces: cpuSteps(gens[n], every, shift, end, func(s HostSample) float64 { return s.AffinityCPUPercent })})
+				pieces: cpuSteps(gens[n], every, shift, end, func(s results.HostSample) float64 { return s.AffinityCPUPercent })})
 		}
 		if b, ok := warmupBand(d.Timeline); ok && i == 0 {
 			p.bands = append(p.bands, b)
@@ -357,8 +359,8 @@ func cpuPlot(runs []*RunData, labels []string) htmlPlot {
 	// Saturation is where the run was judged saturated, not 100%: a
 	// generator near its bound already delays its sends. One mark a bound,
 	// naming the runs when they differ.
-	p.markBounds(runs, labels, func(r *Run) float64 { return r.Generator.CPUBound() },
-		func(b float64) string { return "saturated (" + formatFloat(b, 1) + "%)" })
+	p.markBounds(runs, labels, func(r *results.Run) float64 { return r.Generator.CPUBound() },
+		func(b float64) string { return "saturated (" + results.FormatFloat(b, 1) + "%)" })
 	var notes []string
 	if len(missing) > 0 {
 		notes = append(notes, "No host.json for "+strings.Join(missing, ", ")+": generator CPU was not sampled.")
@@ -372,7 +374,7 @@ func cpuPlot(runs []*RunData, labels []string) htmlPlot {
 // markBounds draws one horizontal mark for each distinct bound of the runs
 // (bound returns 0 for a run that recorded none), labelled by label, and
 // naming the runs when their bounds differ.
-func (p *svgPlot) markBounds(runs []*RunData, labels []string, bound func(*Run) float64, label func(float64) string) {
+func (p *svgPlot) markBounds(runs []*results.RunDir, labels []string, bound func(*results.Run) float64, label func(float64) string) {
 	var bounds []float64
 	byBound := map[float64][]string{}
 	for i, d := range runs {

@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"bytes"
@@ -10,21 +10,24 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/perf-tools/perf/internal/golden"
+	"github.com/perf-tools/perf/results"
 )
 
 // candidateRun is a second, worse run: invalid, interrupted, failing SLOs.
-func candidateRun() *Run {
+func candidateRun() *results.Run {
 	r := sampleRun()
 	r.Name = "candidate | v2"
 	r.StartedAt = r.StartedAt.Add(time.Hour)
-	r.Rate = Rate{Target: 50000, Achieved: 41234.5, Plan: "linear 1000->50000/s"}
+	r.Rate = results.Rate{Target: 50000, Achieved: 41234.5, Plan: "linear 1000->50000/s"}
 	r.Requests, r.Errors = 412345, 4123
 	r.StatusCodes = map[string]int64{"200": 408222, "500": 4000}
 	r.ErrorKinds = map[string]int64{"timeout": 100, "connection refused": 23}
 	r.Latency.Corrected.P99, r.Latency.Corrected.Max = 250.5, 1234.567
 	r.Valid = false
 	r.InvalidReasons = []string{"achieved rate 82.5% of the plan (under 98%)", "send lag p99 45ms above the 10ms bound"}
-	r.SLO = []Verdict{
+	r.SLO = []results.Verdict{
 		{Expr: "p99 <= 25ms", OK: false, Observed: "p99 250.5ms"},
 		{Expr: "rate >= 49000", OK: false, Observed: "rate 41234.5/s"},
 	}
@@ -36,14 +39,14 @@ func candidateRun() *Run {
 }
 
 // refusedRun is a run against a closed port: every request failed.
-func refusedRun() *Run {
+func refusedRun() *results.Run {
 	r := sampleRun()
 	r.Name = "refused"
 	r.Requests, r.Errors = 2500, 2500
 	r.StatusCodes = map[string]int64{}
 	r.ErrorKinds = map[string]int64{"connection refused": 2500}
 	r.ErrorMessages = map[string]string{"connection refused": "dial tcp 127.0.0.1:9: connect: connection refused"}
-	r.Latency = Latency{}
+	r.Latency = results.Latency{}
 	r.SLO = nil
 	return r
 }
@@ -54,7 +57,7 @@ func refusedRun() *Run {
 func TestReportSaysWhatWentWrong(t *testing.T) {
 	for _, format := range []string{FormatText, FormatMarkdown} {
 		var buf bytes.Buffer
-		if err := Report(&buf, format, refusedRun()); err != nil {
+		if err := Write(&buf, format, refusedRun()); err != nil {
 			t.Fatal(err)
 		}
 		out := buf.String()
@@ -66,7 +69,7 @@ func TestReportSaysWhatWentWrong(t *testing.T) {
 			t.Errorf("%s report lacks the first error message:\n%s", format, out)
 		}
 		buf.Reset()
-		if err := Report(&buf, format, candidateRun()); err != nil {
+		if err := Write(&buf, format, candidateRun()); err != nil {
 			t.Fatal(err)
 		}
 		out = buf.String()
@@ -78,12 +81,12 @@ func TestReportSaysWhatWentWrong(t *testing.T) {
 	}
 	pass := sampleRun()
 	pass.SLO = pass.SLO[:1]
-	if h := Headline(pass); !strings.HasPrefix(h, "PASS") {
+	if h := results.Headline(pass); !strings.HasPrefix(h, "PASS") {
 		t.Errorf("headline of a passing run: %q", h)
 	}
 	// No response, no latency: the table shows none rather than zeros.
 	var buf bytes.Buffer
-	if err := Report(&buf, FormatText, refusedRun()); err != nil {
+	if err := Write(&buf, FormatText, refusedRun()); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(buf.String(), "\np99                   -        -\n") {
@@ -97,22 +100,22 @@ func TestReportGolden(t *testing.T) {
 	same.StartedAt = same.StartedAt.Add(90 * time.Second)
 	for _, tc := range []struct {
 		name string
-		runs []*Run
+		runs []*results.Run
 	}{
-		{"one", []*Run{one}},
-		{"two", []*Run{one, candidateRun()}},
-		{"same-name", []*Run{one, same}},
-		{"empty", []*Run{{Name: "empty"}}},
-		{"refused", []*Run{refusedRun()}},
+		{"one", []*results.Run{one}},
+		{"two", []*results.Run{one, candidateRun()}},
+		{"same-name", []*results.Run{one, same}},
+		{"empty", []*results.Run{{Name: "empty"}}},
+		{"refused", []*results.Run{refusedRun()}},
 	} {
 		for _, format := range Formats {
 			ext := map[string]string{FormatText: "txt", FormatJSON: "json", FormatMarkdown: "md"}[format]
 			t.Run(tc.name+"."+ext, func(t *testing.T) {
 				var buf bytes.Buffer
-				if err := Report(&buf, format, tc.runs...); err != nil {
+				if err := Write(&buf, format, tc.runs...); err != nil {
 					t.Fatal(err)
 				}
-				checkGolden(t, filepath.Join("report", tc.name+"."+ext), buf.Bytes())
+				golden.Check(t, filepath.Join("report", tc.name+"."+ext), buf.Bytes())
 			})
 		}
 	}
@@ -122,22 +125,22 @@ func TestReportGolden(t *testing.T) {
 // exactly its run.json, and of several an array of them.
 func TestReportJSONIsRunJSON(t *testing.T) {
 	dir := t.TempDir()
-	if err := WriteRun(dir, sampleRun()); err != nil {
+	if err := results.WriteRun(dir, sampleRun()); err != nil {
 		t.Fatal(err)
 	}
-	file, _ := os.ReadFile(filepath.Join(dir, RunFile))
+	file, _ := os.ReadFile(filepath.Join(dir, results.RunFile))
 	var buf bytes.Buffer
-	if err := Report(&buf, FormatJSON, sampleRun()); err != nil {
+	if err := Write(&buf, FormatJSON, sampleRun()); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(buf.Bytes(), file) {
 		t.Errorf("json report differs from run.json:\n%s\nrun.json:\n%s", buf.Bytes(), file)
 	}
 	buf.Reset()
-	if err := Report(&buf, FormatJSON, sampleRun(), candidateRun()); err != nil {
+	if err := Write(&buf, FormatJSON, sampleRun(), candidateRun()); err != nil {
 		t.Fatal(err)
 	}
-	var runs []*Run
+	var runs []*results.Run
 	if err := json.Unmarshal(buf.Bytes(), &runs); err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +150,7 @@ func TestReportJSONIsRunJSON(t *testing.T) {
 }
 
 func TestReportUnknownFormat(t *testing.T) {
-	err := Report(&bytes.Buffer{}, "yaml", sampleRun())
+	err := Write(&bytes.Buffer{}, "yaml", sampleRun())
 	if !errors.Is(err, ErrUnknownFormat) || err.Error() != `unknown report format "yaml": expected one of text, json, markdown` {
 		t.Errorf("Report(yaml) = %v", err)
 	}

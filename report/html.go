@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	_ "embed"
@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,73 +14,22 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/perf-tools/perf/results"
 )
 
 // FormatHTML is the format name of the HTML report. It is not among
-// Formats: the HTML report needs a run's whole directory (RunData), not
+// Formats: the HTML report needs a run's whole directory (results.RunDir), not
 // only its run.json.
 const FormatHTML = "html"
 
-// RunData is everything the HTML report draws from one run directory.
-type RunData struct {
-	// Dir is the run directory the data was loaded from.
-	Dir string
-	Run *Run
-	// Hlog is latency.hlog: the spectrum comes from its histograms.
-	Hlog *Hlog
-	// Timeline is timeline.csv, one row a second.
-	Timeline []TimelineRow
-	// Host is host.json; nil when the run has none.
-	Host *HostSamples
-}
-
-// LoadRunData reads a run directory for the HTML report: run.json,
-// latency.hlog and timeline.csv, which every run directory holds, and
-// host.json when it is there. The errors name the file and what is wrong.
-func LoadRunData(dir string) (*RunData, error) {
-	run, err := ReadRun(dir)
-	if err != nil {
-		return nil, err
-	}
-	d := &RunData{Dir: dir, Run: run}
-
-	if d.Hlog, err = ReadHlogFile(filepath.Join(dir, HlogFile)); err != nil {
-		return nil, err
-	}
-	// A run stopped before its first interval ended has an empty
-	// timeline.csv (the header comes with the first row): no rows.
-	path := filepath.Join(dir, TimelineFile)
-	if fi, err := os.Stat(path); err != nil || fi.Size() > 0 {
-		if d.Timeline, err = ReadTimelineFile(path); err != nil {
-			return nil, err
-		}
-	}
-	if err := d.readHost(dir); err != nil {
-		return nil, err
-	}
-	return d, nil
-}
-
-// readHost reads host.json into d.Host when the run has one.
-func (d *RunData) readHost(dir string) error {
-	h, err := ReadHostSamples(filepath.Join(dir, HostFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	d.Host = h
-	return nil
-}
-
 // WriteRunHTML writes dir/report.html for the run in dir.
 func WriteRunHTML(dir string) error {
-	d, err := LoadRunData(dir)
+	d, err := results.LoadRunDir(dir)
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(dir, HTMLFile)
+	path := filepath.Join(dir, results.HTMLFile)
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -96,8 +44,8 @@ func WriteRunHTML(dir string) error {
 	return nil
 }
 
-// NewHTMLReporter returns a reporter that writes the HTML report of runs.
-func NewHTMLReporter(runs ...*RunData) Reporter {
+// HTML returns a reporter that writes the HTML report of runs.
+func HTML(runs ...*results.RunDir) Reporter {
 	return func(w io.Writer) error { return WriteHTML(w, runs...) }
 }
 
@@ -127,7 +75,7 @@ var htmlTemplate = template.Must(template.New("report").Parse(htmlTemplateText))
 // "hostcpu"), a "run-N" class, "partial" for a partial interval's step,
 // and data-points and data-values attributes, inside an <svg> whose id
 // names the plot ("spectrum", "latency", "lag", "rate", "errors", "cpu").
-func WriteHTML(w io.Writer, runs ...*RunData) error {
+func WriteHTML(w io.Writer, runs ...*results.RunDir) error {
 	if len(runs) == 0 {
 		return errors.New("html report: no runs")
 	}
@@ -158,20 +106,28 @@ func runColor(i int) string { return htmlPalette[i%len(htmlPalette)] }
 type htmlView struct {
 	Title string
 	Runs  []htmlRun
-	Plots []htmlPlot
+	// Latency has a row a latency metric (results.LatencyMetrics): its
+	// label and each run's corrected value.
+	Latency []htmlRow
+	Plots   []htmlPlot
 	// Several is true when the page overlays more than one run: the
 	// headlines then name their run.
 	Several bool
+}
+
+type htmlRow struct {
+	Label  string
+	Values []string
 }
 
 type htmlRun struct {
 	Index          int
 	Label          string
 	Color          string
-	Run            *Run
+	Run            *results.Run
 	Valid          bool
 	InvalidReasons []string
-	SLO            []Verdict
+	SLO            []results.Verdict
 	Warnings       []string
 	Started        string
 	ErrorPercent   string
@@ -196,20 +152,17 @@ type htmlPlot struct {
 	Note  string
 }
 
-func buildHTMLView(runs []*RunData) htmlView {
+func buildHTMLView(runs []*results.RunDir) htmlView {
 	v := htmlView{Several: len(runs) > 1}
-	labels := make([]string, len(runs))
+	given := make([]string, len(runs))
+	rs := make([]*results.Run, len(runs))
 	for i, d := range runs {
-		labels[i] = d.Dir
-		if labels[i] == "" {
-			labels[i] = d.Run.Name
-		} else {
-			labels[i] = filepath.Base(filepath.Clean(labels[i]))
-		}
-		if labels[i] == "" || labels[i] == "." {
-			labels[i] = "run " + strconv.Itoa(i+1)
+		rs[i] = d.Run
+		if b := filepath.Base(filepath.Clean(d.Path)); d.Path != "" && b != "." {
+			given[i] = b
 		}
 	}
+	labels := results.Labels(rs, given)
 	for i, d := range runs {
 		r := d.Run
 		hr := htmlRun{
@@ -222,15 +175,26 @@ func buildHTMLView(runs []*RunData) htmlView {
 			SLO:            r.SLO,
 			Warnings:       r.Warnings,
 			Started:        r.StartedAt.UTC().Format(time.RFC3339),
-			ErrorPercent:   formatFloat(errorShare(r), 3) + "%",
-			Headline:       Headline(r),
+			ErrorPercent:   results.FormatFloat(results.ErrorShare(r), 3) + "%",
+			Headline:       results.Headline(r),
 			Responded:      r.Responses() > 0,
-			StatusCodes:    countsText(r.StatusCodes, false),
-			ErrorKinds:     countsText(r.ErrorKinds, true),
+			StatusCodes:    results.CountsText(r.StatusCodes, false),
+			ErrorKinds:     results.CountsText(r.ErrorKinds, true),
 		}
 		hr.HeadlineOK = strings.HasPrefix(hr.Headline, "PASS") || strings.HasPrefix(hr.Headline, "VALID")
 		hr.FirstErrors = firstErrors(r)
 		v.Runs = append(v.Runs, hr)
+	}
+	for _, m := range results.LatencyMetrics() {
+		row := htmlRow{Label: m.Label}
+		for _, d := range runs {
+			val := "-" // no response, no latency
+			if d.Run.Responses() > 0 {
+				val = strconv.FormatFloat(m.Latency(d.Run.Latency.Corrected), 'f', 3, 64)
+			}
+			row.Values = append(row.Values, val)
+		}
+		v.Latency = append(v.Latency, row)
 	}
 	if len(runs) == 1 {
 		v.Title = "perf report: " + labels[0]
@@ -336,17 +300,24 @@ func spectrumPoints(h *hdrhistogram.Histogram) []pt {
 		return nil
 	}
 	xEnd := math.Min(spectrumMaxX, math.Log10(float64(n)))
-	var pts []pt
+	// The points' percentiles, then their values by the one percentile
+	// rule run.json uses (results.ValuesAtPercentiles), so the plotted p99
+	// is the table's p99.
+	var xs, ps []float64
 	const step = 0.025
 	for x := 0.0; ; x += step {
 		if x > xEnd {
 			x = xEnd
 		}
-		p := 100 * (1 - math.Pow(10, -x))
-		pts = append(pts, pt{x, float64(h.ValueAtQuantile(p)) / 1e6})
+		xs = append(xs, x)
+		ps = append(ps, 100*(1-math.Pow(10, -x)))
 		if x >= xEnd {
 			break
 		}
+	}
+	pts := make([]pt, len(xs))
+	for i, v := range results.ValuesAtPercentiles(h, ps...) {
+		pts[i] = pt{xs[i], float64(v) / 1e6}
 	}
 	if xEnd == 0 { // a single value
 		pts = append(pts, pt{0.001, float64(h.Max()) / 1e6})
@@ -354,7 +325,7 @@ func spectrumPoints(h *hdrhistogram.Histogram) []pt {
 	return pts
 }
 
-func spectrumPlot(runs []*RunData, labels []string) htmlPlot {
+func spectrumPlot(runs []*results.RunDir, labels []string) htmlPlot {
 	p := svgPlot{id: "spectrum", xLabel: "percentile", yLabel: "latency (ms)", xMin: 0, xMax: spectrumMaxX}
 	for i, pc := range []string{"0%", "90%", "99%", "99.9%", "99.99%", "99.999%"} {
 		p.xTicks = append(p.xTicks, tick{float64(i), pc})
@@ -367,7 +338,7 @@ func spectrumPlot(runs []*RunData, labels []string) htmlPlot {
 			empty = append(empty, labels[i])
 			continue
 		}
-		for k, tag := range []string{TagCorrected, TagService} {
+		for k, tag := range []string{results.TagCorrected, results.TagService} {
 			pts := spectrumPoints(d.Hlog.Total(tag, false))
 			if len(pts) == 0 {
 				continue
@@ -376,17 +347,18 @@ func spectrumPlot(runs []*RunData, labels []string) htmlPlot {
 			if single {
 				s.color = runColor(k)
 			}
-			if tag == TagService {
+			if tag == results.TagService {
 				s.dash = "6 4"
 			}
 			p.series = append(p.series, s)
 		}
 		for _, v := range d.Run.SLO {
-			slo, err := ParseSLO(v.Expr)
-			if err != nil || slo.Latency == 0 {
+			slo, err := results.ParseSLO(v.Expr)
+			limit, isLatency := slo.Latency()
+			pc := slo.Measure().Percentile
+			if err != nil || !isLatency || pc == 0 {
 				continue
 			}
-			pc := map[string]float64{"p50": 50, "p90": 90, "p95": 95, "p99": 99, "p999": 99.9, "max": 100}[slo.Metric]
 			x1 := float64(spectrumMaxX)
 			if pc < 100 {
 				x1 = spectrumX(pc)
@@ -398,7 +370,7 @@ func spectrumPlot(runs []*RunData, labels []string) htmlPlot {
 			if !seen {
 				j = len(p.marks)
 				markAt[key] = j
-				p.marks = append(p.marks, mark{x0: 0, x1: x1, y: float64(slo.Latency) / 1e6, label: "SLO " + key, color: sloPassColor})
+				p.marks = append(p.marks, mark{x0: 0, x1: x1, y: float64(limit) / 1e6, label: "SLO " + key, color: sloPassColor})
 			}
 			if !v.OK {
 				p.marks[j].color = sloFailColor

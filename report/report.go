@@ -1,14 +1,16 @@
-package results
+package report
 
 import (
 	"bufio"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/perf-tools/perf/results"
 )
 
 // Report formats. Adding one is one case in NewReporter.
@@ -21,48 +23,46 @@ const (
 // Formats lists the formats NewReporter knows, the default first.
 var Formats = []string{FormatText, FormatJSON, FormatMarkdown}
 
+// ErrUnknownFormat reports a report format this package does not know.
+var ErrUnknownFormat = errors.New("unknown report format")
+
 // Reporter writes a report to w.
 type Reporter func(w io.Writer) error
 
-// Report writes runs to w in format, one of Formats.
-func Report(w io.Writer, format string, runs ...*Run) error {
-	rep, err := NewReporter(format, runs...)
+// Write writes runs to w in format, one of Formats.
+func Write(w io.Writer, format string, runs ...*results.Run) error {
+	rep, err := New(format, runs...)
 	if err != nil {
 		return err
 	}
 	return rep(w)
 }
 
-// NewReporter returns the reporter of runs in format, one of Formats; an
+// New returns the reporter of runs in format, one of Formats; an
 // empty format is text. An unknown format is an error matching
 // ErrUnknownFormat.
-func NewReporter(format string, runs ...*Run) (Reporter, error) {
+func New(format string, runs ...*results.Run) (Reporter, error) {
 	switch format {
 	case FormatText, "":
-		return NewTextReporter(runs...), nil
+		return Text(runs...), nil
 	case FormatJSON:
-		return NewJSONReporter(runs...), nil
+		return JSON(runs...), nil
 	case FormatMarkdown:
-		return NewMarkdownReporter(runs...), nil
+		return Markdown(runs...), nil
 	}
 	return nil, fmt.Errorf("%w %q: expected one of %s", ErrUnknownFormat, format, strings.Join(Formats, ", "))
 }
 
-// NewJSONReporter returns a reporter that writes one run exactly as run.json
+// JSON returns a reporter that writes one run exactly as run.json
 // holds it, and several as a JSON array of them.
-func NewJSONReporter(runs ...*Run) Reporter {
+func JSON(runs ...*results.Run) Reporter {
 	return func(w io.Writer) error {
 		var data []byte
 		var err error
 		if len(runs) == 1 {
-			data, err = MarshalRun(runs[0])
+			data, err = results.MarshalRun(runs[0])
 		} else {
-			all := make([]*Run, len(runs))
-			for i, r := range runs {
-				all[i] = normalized(r)
-			}
-			data, err = json.MarshalIndent(all, "", "  ")
-			data = append(data, '\n')
+			data, err = results.MarshalRuns(runs)
 		}
 		if err != nil {
 			return fmt.Errorf("encode runs: %w", err)
@@ -72,11 +72,11 @@ func NewJSONReporter(runs ...*Run) Reporter {
 	}
 }
 
-// NewTextReporter returns a reporter that writes runs as compact aligned
+// Text returns a reporter that writes runs as compact aligned
 // tables, as wrk2 prints its summary: the run's facts, the corrected and
 // service latency percentiles side by side, then validity and SLO
 // verdicts. Several runs are columns side by side.
-func NewTextReporter(runs ...*Run) Reporter {
+func Text(runs ...*results.Run) Reporter {
 	return func(w io.Writer) error {
 		bw := bufio.NewWriter(w)
 		for i, t := range reportTables(runs) {
@@ -110,9 +110,9 @@ func NewTextReporter(runs ...*Run) Reporter {
 	}
 }
 
-// NewMarkdownReporter returns a reporter that writes runs as GitHub
+// Markdown returns a reporter that writes runs as GitHub
 // Markdown tables, one column a run.
-func NewMarkdownReporter(runs ...*Run) Reporter {
+func Markdown(runs ...*results.Run) Reporter {
 	return func(w io.Writer) error {
 		bw := bufio.NewWriter(w)
 		fmt.Fprintln(bw, "## perf report")
@@ -171,56 +171,56 @@ func (t table) rows(text bool) [][]string {
 }
 
 // reportTables lays out the report of runs: facts, latency, verdicts.
-func reportTables(runs []*Run) []table {
-	labels := runLabels(runs)
+func reportTables(runs []*results.Run) []table {
+	labels := results.Labels(runs, nil)
 	facts := table{title: "Run", head: append([]string{""}, labels...)}
-	add := func(t *table, label string, f func(r *Run) string) {
+	add := func(t *table, label string, f func(r *results.Run) string) {
 		row := []string{label}
 		for _, r := range runs {
 			row = append(row, f(r))
 		}
 		t.body = append(t.body, row)
 	}
-	add(&facts, "verdict", Headline)
-	add(&facts, "started", func(r *Run) string { return r.StartedAt.UTC().Format(time.RFC3339) })
-	add(&facts, "target", func(r *Run) string { return orDash(r.Target) })
+	add(&facts, "verdict", results.Headline)
+	add(&facts, "started", func(r *results.Run) string { return r.StartedAt.UTC().Format(time.RFC3339) })
+	add(&facts, "target", func(r *results.Run) string { return orDash(r.Target) })
 	add(&facts, "rate", rateText)
-	add(&facts, "duration", func(r *Run) string {
+	add(&facts, "duration", func(r *results.Run) string {
 		s := seconds(r.DurationS)
 		if r.WarmupS > 0 {
 			s += " (+" + seconds(r.WarmupS) + " warm-up)"
 		}
 		return s
 	})
-	add(&facts, "requests", func(r *Run) string {
+	add(&facts, "requests", func(r *results.Run) string {
 		if r.Unsent > 0 {
 			return fmt.Sprintf("%d sent, %d planned never sent", r.Requests, r.Unsent)
 		}
 		return fmt.Sprint(r.Requests)
 	})
-	add(&facts, "errors", func(r *Run) string {
+	add(&facts, "errors", func(r *results.Run) string {
 		if r.Requests == 0 {
 			return fmt.Sprint(r.Errors)
 		}
-		return fmt.Sprintf("%d (%s%%)", r.Errors, formatFloat(100*float64(r.Errors)/float64(r.Requests), 3))
+		return fmt.Sprintf("%d (%s%%)", r.Errors, results.FormatFloat(100*float64(r.Errors)/float64(r.Requests), 3))
 	})
-	add(&facts, "status codes", func(r *Run) string { return countsText(r.StatusCodes, false) })
-	add(&facts, "error kinds", func(r *Run) string { return countsText(r.ErrorKinds, true) })
-	if anyRun(runs, func(r *Run) bool { return len(r.ErrorMessages) > 0 }) {
+	add(&facts, "status codes", func(r *results.Run) string { return results.CountsText(r.StatusCodes, false) })
+	add(&facts, "error kinds", func(r *results.Run) string { return results.CountsText(r.ErrorKinds, true) })
+	if anyRun(runs, func(r *results.Run) bool { return len(r.ErrorMessages) > 0 }) {
 		add(&facts, "first errors", messagesText)
 	}
-	add(&facts, "retries", func(r *Run) string {
+	add(&facts, "retries", func(r *results.Run) string {
 		if r.Retries == 0 {
 			return "0"
 		}
 		return fmt.Sprintf("%d (sent again: a kept-alive connection closed before answering)", r.Retries)
 	})
-	add(&facts, "send lag", func(r *Run) string {
+	add(&facts, "send lag", func(r *results.Run) string {
 		return fmt.Sprintf("p50 %sms, p99 %sms, max %sms", ms(r.Lag.P50), ms(r.Lag.P99), ms(r.Lag.Max))
 	})
-	add(&facts, "generator", func(r *Run) string {
+	add(&facts, "generator", func(r *results.Run) string {
 		g := r.Generator
-		s := fmt.Sprintf("cpu mean %s%%, max %s%%", formatFloat(g.CPUMeanPercent, 1), formatFloat(g.CPUMaxPercent, 1))
+		s := fmt.Sprintf("cpu mean %s%%, max %s%%", results.FormatFloat(g.CPUMeanPercent, 1), results.FormatFloat(g.CPUMaxPercent, 1))
 		if g.Workers > 0 {
 			s += fmt.Sprintf(", %d workers", g.Workers)
 			if g.MaxWorkers > 0 {
@@ -229,10 +229,10 @@ func reportTables(runs []*Run) []table {
 		}
 		return s
 	})
-	add(&facts, "host cpu", func(r *Run) string {
+	add(&facts, "host cpu", func(r *results.Run) string {
 		g := r.Generator
 		return fmt.Sprintf("mean %s%%, max %s%% (all processes, on the cores the generator may use)",
-			formatFloat(g.HostCPUMeanPercent, 1), formatFloat(g.HostCPUMaxPercent, 1))
+			results.FormatFloat(g.HostCPUMeanPercent, 1), results.FormatFloat(g.HostCPUMaxPercent, 1))
 	})
 
 	lat := table{title: "Latency (ms)", numeric: true}
@@ -249,31 +249,21 @@ func reportTables(runs []*Run) []table {
 		}
 		lat.body = append(lat.body, sub)
 	}
-	for _, p := range []struct {
-		name string
-		get  func(Percentiles) float64
-	}{
-		{"p50", func(p Percentiles) float64 { return p.P50 }},
-		{"p90", func(p Percentiles) float64 { return p.P90 }},
-		{"p95", func(p Percentiles) float64 { return p.P95 }},
-		{"p99", func(p Percentiles) float64 { return p.P99 }},
-		{"p99.9", func(p Percentiles) float64 { return p.P999 }},
-		{"max", func(p Percentiles) float64 { return p.Max }},
-		{"mean", func(p Percentiles) float64 { return p.Mean }},
-	} {
-		row := []string{p.name}
+	for _, m := range results.LatencyMetrics() {
+
+		row := []string{m.Label}
 		for _, r := range runs {
 			if r.Responses() == 0 {
 				row = append(row, "-", "-") // no response, no latency
 				continue
 			}
-			row = append(row, ms(p.get(r.Latency.Corrected)), ms(p.get(r.Latency.Service)))
+			row = append(row, ms(m.Latency(r.Latency.Corrected)), ms(m.Latency(r.Latency.Service)))
 		}
 		lat.body = append(lat.body, row)
 	}
 
 	ver := table{title: "Verdict", head: append([]string{""}, labels...)}
-	add(&ver, "validity", func(r *Run) string {
+	add(&ver, "validity", func(r *results.Run) string {
 		if r.Valid {
 			return "VALID"
 		}
@@ -283,7 +273,7 @@ func reportTables(runs []*Run) []table {
 		return "INVALID: " + strings.Join(r.InvalidReasons, "; ")
 	})
 	for _, expr := range sloExprs(runs) {
-		add(&ver, "slo "+expr, func(r *Run) string {
+		add(&ver, "slo "+expr, func(r *results.Run) string {
 			for _, v := range r.SLO {
 				if v.Expr == expr {
 					if v.OK {
@@ -295,14 +285,14 @@ func reportTables(runs []*Run) []table {
 			return "-"
 		})
 	}
-	add(&ver, "interrupted", func(r *Run) string {
+	add(&ver, "interrupted", func(r *results.Run) string {
 		if r.Interrupted {
 			return "yes (ended early by a signal)"
 		}
 		return "no"
 	})
-	if anyRun(runs, func(r *Run) bool { return len(r.Warnings) > 0 }) {
-		add(&ver, "warnings", func(r *Run) string {
+	if anyRun(runs, func(r *results.Run) bool { return len(r.Warnings) > 0 }) {
+		add(&ver, "warnings", func(r *results.Run) string {
 			if len(r.Warnings) == 0 {
 				return "-"
 			}
@@ -312,38 +302,9 @@ func reportTables(runs []*Run) []table {
 	return []table{facts, lat, ver}
 }
 
-// runLabels names each run's column: its name, or its directory-style
-// name (start time and name) where names alone would be ambiguous.
-func runLabels(runs []*Run) []string {
-	seen := map[string]int{}
-	for _, r := range runs {
-		seen[r.Name]++
-	}
-	labels := make([]string, len(runs))
-	for i, r := range runs {
-		if r.Name != "" && seen[r.Name] == 1 {
-			labels[i] = r.Name
-		} else {
-			labels[i] = r.StartedAt.UTC().Format(RunDirTimeLayout) + "-" + sanitizeName(r.Name)
-		}
-	}
-	for i, l := range labels {
-		n := 0
-		for j := 0; j < i; j++ {
-			if labels[j] == l {
-				n++
-			}
-		}
-		if n > 0 {
-			labels[i] = fmt.Sprintf("%s (%d)", l, n+1)
-		}
-	}
-	return labels
-}
-
 // sloExprs returns the SLO expressions of runs, in order of first
 // appearance.
-func sloExprs(runs []*Run) []string {
+func sloExprs(runs []*results.Run) []string {
 	var exprs []string
 	seen := map[string]bool{}
 	for _, r := range runs {
@@ -357,7 +318,7 @@ func sloExprs(runs []*Run) []string {
 	return exprs
 }
 
-func anyRun(runs []*Run, f func(*Run) bool) bool {
+func anyRun(runs []*results.Run, f func(*results.Run) bool) bool {
 	for _, r := range runs {
 		if f(r) {
 			return true
@@ -370,7 +331,7 @@ func anyRun(runs []*Run, f func(*Run) bool) bool {
 type kindMessage struct{ Kind, Message string }
 
 // firstErrors returns the run's first message of each error kind, by kind.
-func firstErrors(r *Run) []kindMessage {
+func firstErrors(r *results.Run) []kindMessage {
 	out := make([]kindMessage, 0, len(r.ErrorMessages))
 	for k, m := range r.ErrorMessages {
 		out = append(out, kindMessage{k, m})
@@ -380,7 +341,7 @@ func firstErrors(r *Run) []kindMessage {
 }
 
 // messagesText formats the first message of each error kind, by kind.
-func messagesText(r *Run) string {
+func messagesText(r *results.Run) string {
 	ms := firstErrors(r)
 	if len(ms) == 0 {
 		return "-"
@@ -392,38 +353,15 @@ func messagesText(r *Run) string {
 	return strings.Join(parts, "; ")
 }
 
-func rateText(r *Run) string {
-	s := fmt.Sprintf("%s/s achieved", formatFloat(r.Rate.Achieved, 1))
+func rateText(r *results.Run) string {
+	s := fmt.Sprintf("%s/s achieved", results.FormatFloat(r.Rate.Achieved, 1))
 	if r.Rate.Target > 0 {
-		s += fmt.Sprintf(" of %s/s planned (%s%%)", formatFloat(r.Rate.Target, 1), formatFloat(100*r.Rate.Achieved/r.Rate.Target, 1))
+		s += fmt.Sprintf(" of %s/s planned (%s%%)", results.FormatFloat(r.Rate.Target, 1), results.FormatFloat(100*r.Rate.Achieved/r.Rate.Target, 1))
 	}
-	if r.Rate.Plan != "" && r.Rate.Plan != formatFloat(r.Rate.Target, 1)+"/s" {
+	if r.Rate.Plan != "" && r.Rate.Plan != results.FormatFloat(r.Rate.Target, 1)+"/s" {
 		s += ", plan " + r.Rate.Plan
 	}
 	return s
-}
-
-// countsText formats counts as "k=v k=v", by key, or by count descending
-// when byCount.
-func countsText(m map[string]int64, byCount bool) string {
-	if len(m) == 0 {
-		return "-"
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if byCount && m[keys[i]] != m[keys[j]] {
-			return m[keys[i]] > m[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
-	}
-	return strings.Join(parts, " ")
 }
 
 // ms formats milliseconds with three decimals, a microsecond.

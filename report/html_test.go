@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"bytes"
@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/perf-tools/perf/results"
 )
 
 // htmlTestRun describes a synthetic run directory for the HTML tests.
@@ -61,10 +63,10 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 		seed = seed*31 + uint64(c)
 	}
 	rng := rand.New(rand.NewPCG(seed, 42))
-	var intervals []Interval
-	corrected, service, lag := NewHistogram(), NewHistogram(), NewHistogram()
+	var intervals []results.Interval
+	corrected, service, lag := results.NewHistogram(), results.NewHistogram(), results.NewHistogram()
 	var errs, failures, unsent, sent int64
-	host := &HostSamples{Start: start, IntervalS: 1}
+	host := &results.HostSamples{Start: start, IntervalS: 1}
 	total := spec.warmup + spec.seconds
 	if spec.tailS > 0 {
 		total++
@@ -74,11 +76,11 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 		if sec == spec.warmup+spec.seconds {
 			length = time.Duration(spec.tailS * float64(time.Second))
 		}
-		iv := Interval{
+		iv := results.Interval{
 			Start:     start.Add(time.Duration(sec) * time.Second),
 			End:       start.Add(time.Duration(sec)*time.Second + length),
 			Warmup:    sec < spec.warmup,
-			Corrected: NewHistogram(), Service: NewHistogram(), Lag: NewHistogram(),
+			Corrected: results.NewHistogram(), Service: results.NewHistogram(), Lag: results.NewHistogram(),
 			Intended: int64(math.Round(float64(spec.rate) * length.Seconds())),
 		}
 		n := int(iv.Intended) - rng.IntN(int(iv.Intended)/50+1)
@@ -101,12 +103,12 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 			if sec == spec.stallAt && i < n/3 {
 				c += 200 * time.Millisecond * time.Duration(n/3-i) / time.Duration(n/3)
 			}
-			Record(iv.Lag, l)
+			results.Record(iv.Lag, l)
 			if i < failed {
 				continue
 			}
-			Record(iv.Service, svc)
-			Record(iv.Corrected, c)
+			results.Record(iv.Service, svc)
+			results.Record(iv.Corrected, c)
 		}
 		iv.Unsent = iv.Intended - int64(n)
 		iv.Failures = int64(failed)
@@ -118,7 +120,7 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 			if busy == 0 {
 				busy = cpu + 5
 			}
-			host.Generator = append(host.Generator, HostSample{T: float64(sec) + 1, ProcCPUPercent: cpu, ProcCPUCores: 0.4, AffinityCPUPercent: busy})
+			host.Generator = append(host.Generator, results.HostSample{T: float64(sec) + 1, ProcCPUPercent: cpu, ProcCPUCores: 0.4, AffinityCPUPercent: busy})
 		}
 		if !iv.Warmup {
 			corrected.Merge(iv.Corrected)
@@ -131,30 +133,30 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 		}
 	}
 	if spec.host {
-		if err := WriteHostSamples(filepath.Join(dir, HostFile), host); err != nil {
+		if err := results.WriteHostSamples(filepath.Join(dir, results.HostFile), host); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cpu, hostCPU := ProcessCPU(host.Generator), AffinityCPU(host.Generator)
-	run := &Run{
+	cpu, hostCPU := results.ProcessCPU(host.Generator), results.AffinityCPU(host.Generator)
+	run := &results.Run{
 		Name:        spec.name,
 		ToolVersion: "test",
 		StartedAt:   start,
 		DurationS:   float64(spec.seconds),
 		WarmupS:     float64(spec.warmup),
 		Target:      "http://127.0.0.1:8080/v1/items/{key}",
-		Rate:        Rate{Target: float64(spec.rate), Achieved: float64(sent) / float64(spec.seconds), Plan: strconv.Itoa(spec.rate) + "/s"},
+		Rate:        results.Rate{Target: float64(spec.rate), Achieved: float64(sent) / float64(spec.seconds), Plan: strconv.Itoa(spec.rate) + "/s"},
 		Requests:    sent,
 		Unsent:      unsent,
 		Errors:      errs,
 		StatusCodes: map[string]int64{"200": sent - errs},
 		ErrorKinds:  map[string]int64{},
-		Latency:     Latency{Corrected: Summarize(corrected), Service: Summarize(service)},
-		Lag:         SummarizeLag(lag),
+		Latency:     results.Latency{Corrected: results.Summarize(corrected), Service: results.Summarize(service)},
+		Lag:         results.SummarizeLag(lag),
 		Valid:       spec.invalid == "",
-		Generator: Generator{CPUMeanPercent: cpu.MeanPercent, CPUMaxPercent: cpu.MaxPercent,
+		Generator: results.Generator{CPUMeanPercent: cpu.MeanPercent, CPUMaxPercent: cpu.MaxPercent,
 			HostCPUMeanPercent: hostCPU.MeanPercent, HostCPUMaxPercent: hostCPU.MaxPercent, Workers: 10, MaxLagMS: 10},
-		Host: Host{Kernel: "6.1.0-test", CPUs: 2, GOMAXPROCS: 2, GoVersion: "go1.26"},
+		Host: results.Host{Kernel: "6.1.0-test", CPUs: 2, GOMAXPROCS: 2, GoVersion: "go1.26"},
 	}
 	if errs > failures {
 		run.StatusCodes["503"] = errs - failures
@@ -166,21 +168,21 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 	if spec.invalid != "" {
 		run.InvalidReasons = []string{spec.invalid}
 	}
-	slos, err := ParseSLOs([]string{"p50<=5ms", "p99<=25ms", "p999<=150ms", "errors<=1%"})
+	slos, err := results.ParseSLOs([]string{"p50<=5ms", "p99<=25ms", "p999<=150ms", "errors<=1%"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !spec.noSLO {
-		run.SLO = EvaluateSLOs(slos, run)
+		run.SLO = results.EvaluateSLOs(slos, run)
 	}
 	writeRunDir(t, dir, run, intervals)
 }
 
-func loadHTMLTestRuns(t testing.TB, dirs ...string) []*RunData {
+func loadHTMLTestRuns(t testing.TB, dirs ...string) []*results.RunDir {
 	t.Helper()
-	var out []*RunData
+	var out []*results.RunDir
 	for _, d := range dirs {
-		rd, err := LoadRunData(d)
+		rd, err := results.LoadRunDir(d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +219,7 @@ func TestHTMLOneRun(t *testing.T) {
 	if err := WriteRunHTML(dir); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, HTMLFile))
+	data, err := os.ReadFile(filepath.Join(dir, results.HTMLFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,26 +304,26 @@ func TestHTMLRunsOverlaidAndInvalid(t *testing.T) {
 	}
 }
 
-func TestLoadRunDataErrors(t *testing.T) {
+func TestLoadRunDirErrors(t *testing.T) {
 	root := t.TempDir()
-	if _, err := LoadRunData(root); !errors.Is(err, ErrNotRunDir) {
+	if _, err := results.LoadRunDir(root); !errors.Is(err, results.ErrNotRunDir) {
 		t.Errorf("empty dir: %v, want ErrNotRunDir", err)
 	}
 	dir := filepath.Join(root, "run")
 	writeHTMLTestRun(t, dir, htmlTestRun{name: "x", scale: 1, seconds: 2, rate: 100, stallAt: -1})
-	if d, err := LoadRunData(dir); err != nil || d.Host != nil {
+	if d, err := results.LoadRunDir(dir); err != nil || d.Host != nil {
 		t.Errorf("run without host.json: %v, host %v", err, d)
 	}
-	if err := os.WriteFile(filepath.Join(dir, HostFile), []byte("{"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, results.HostFile), []byte("{"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadRunData(dir); err == nil || !strings.Contains(err.Error(), HostFile) {
+	if _, err := results.LoadRunDir(dir); err == nil || !strings.Contains(err.Error(), results.HostFile) {
 		t.Errorf("broken host.json: %v, want an error naming it", err)
 	}
-	if err := os.Remove(filepath.Join(dir, HlogFile)); err != nil {
+	if err := os.Remove(filepath.Join(dir, results.HlogFile)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadRunData(dir); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, HlogFile)) {
+	if _, err := results.LoadRunDir(dir); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, results.HlogFile)) {
 		t.Errorf("no latency.hlog: %v, want an error naming it", err)
 	}
 	if err := WriteHTML(&bytes.Buffer{}); err == nil {
@@ -477,24 +479,24 @@ func inkedFraction(img image.Image) (float64, int) {
 // interval log with its header only and an empty timeline.csv.
 func TestHTMLEmptyRun(t *testing.T) {
 	dir := t.TempDir()
-	hf, err := os.Create(filepath.Join(dir, HlogFile))
+	hf, err := os.Create(filepath.Join(dir, results.HlogFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewHlogWriter(hf, time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)); err != nil {
+	if _, err := results.NewHlogWriter(hf, time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
 	hf.Close()
-	if err := os.WriteFile(filepath.Join(dir, TimelineFile), nil, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, results.TimelineFile), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteRun(dir, &Run{Name: "stopped", Interrupted: true, Valid: false, InvalidReasons: []string{"interrupted before the first interval"}}); err != nil {
+	if err := results.WriteRun(dir, &results.Run{Name: "stopped", Interrupted: true, Valid: false, InvalidReasons: []string{"interrupted before the first interval"}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := WriteRunHTML(dir); err != nil {
 		t.Fatal(err)
 	}
-	page, err := os.ReadFile(filepath.Join(dir, HTMLFile))
+	page, err := os.ReadFile(filepath.Join(dir, results.HTMLFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -726,7 +728,7 @@ func TestHTMLVerdictFirst(t *testing.T) {
 		{"fail", "MOST REQUESTS FAILED: "},
 		{"ok", "VALID: the generator kept the plan"},
 	} {
-		h := Headline(d[i].Run)
+		h := results.Headline(d[i].Run)
 		if !strings.HasPrefix(h, want.prefix) {
 			t.Fatalf("fixture: run %d headline %q, want it to start with %q", i, h, want.prefix)
 		}
@@ -752,7 +754,7 @@ func TestHTMLVerdictFirst(t *testing.T) {
 func TestHTMLSummaryFacts(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "facts")
 	writeHTMLTestRun(t, dir, htmlTestRun{name: "facts", scale: 1, warmup: 1, seconds: 4, rate: 200, stallAt: -1, dead: []int{2}})
-	run, err := ReadRun(dir)
+	run, err := results.ReadRun(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -761,7 +763,7 @@ func TestHTMLSummaryFacts(t *testing.T) {
 	run.Generator.Workers, run.Generator.MaxWorkers = 12, 64
 	run.ErrorMessages["tls handshake"] = `remote error: <script>alert("x")</script> & more`
 	run.Warnings = []string{"pprof fetch failed: 404"}
-	if err := WriteRun(dir, run); err != nil {
+	if err := results.WriteRun(dir, run); err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
@@ -832,7 +834,7 @@ func TestHTMLHostCPU(t *testing.T) {
 	}
 
 	// A merged run: each part has its generator and its cores.
-	h, err := ReadHostSamples(filepath.Join(dir, HostFile))
+	h, err := results.ReadHostSamples(filepath.Join(dir, results.HostFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -841,8 +843,8 @@ func TestHTMLHostCPU(t *testing.T) {
 	for i := range b.Generator {
 		b.Generator[i].AffinityCPUPercent = 40
 	}
-	merged := &HostSamples{Start: h.Start, IntervalS: 1, Parts: map[string]*HostSamples{"a": &a, "b": &b}}
-	if err := WriteHostSamples(filepath.Join(dir, HostFile), merged); err != nil {
+	merged := &results.HostSamples{Start: h.Start, IntervalS: 1, Parts: map[string]*results.HostSamples{"a": &a, "b": &b}}
+	if err := results.WriteHostSamples(filepath.Join(dir, results.HostFile), merged); err != nil {
 		t.Fatal(err)
 	}
 	p = page()
@@ -861,7 +863,7 @@ func TestHTMLHostCPU(t *testing.T) {
 	for i := range h.Generator {
 		h.Generator[i].AffinityCPUPercent = 0
 	}
-	if err := WriteHostSamples(filepath.Join(dir, HostFile), h); err != nil {
+	if err := results.WriteHostSamples(filepath.Join(dir, results.HostFile), h); err != nil {
 		t.Fatal(err)
 	}
 	p = page()
@@ -881,12 +883,12 @@ func TestHTMLCPUBound(t *testing.T) {
 	old, strict := filepath.Join(root, "old"), filepath.Join(root, "strict")
 	writeHTMLTestRun(t, old, htmlTestRun{name: "old", scale: 1, warmup: 1, seconds: 3, rate: 100, stallAt: -1, host: true})
 	writeHTMLTestRun(t, strict, htmlTestRun{name: "strict", scale: 1, warmup: 1, seconds: 3, rate: 100, stallAt: -1, host: true})
-	run, err := ReadRun(strict)
+	run, err := results.ReadRun(strict)
 	if err != nil {
 		t.Fatal(err)
 	}
 	run.Generator.MaxCPUPercent = 80
-	if err := WriteRun(strict, run); err != nil {
+	if err := results.WriteRun(strict, run); err != nil {
 		t.Fatal(err)
 	}
 	marks := func(dirs ...string) []string {
@@ -963,4 +965,50 @@ func TestHTMLLagOverTime(t *testing.T) {
 	if y := svgAttr(t, buf.String(), "lag", "data-y-max"); y < 10 {
 		t.Errorf("lag of a run on time: y axis ends at %vms, below the 10ms bound", y)
 	}
+}
+
+// TestHTMLSpectrumIsTheTablesPercentiles draws 1,800 latencies, where the
+// reference percentile rule (run.json's) and hdrhistogram-go's
+// ValueAtQuantile disagree at p99.9 (the 1,799th value, 100ms, against
+// the 1,798th, 10ms): the spectrum must plot the table's p99.9.
+func TestHTMLSpectrumIsTheTablesPercentiles(t *testing.T) {
+	start := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	iv := results.Interval{Start: start, End: start.Add(time.Second), Intended: 1800,
+		Corrected: results.NewHistogram(), Service: results.NewHistogram(), Lag: results.NewHistogram()}
+	for i := 1; i <= 1800; i++ {
+		d := time.Millisecond
+		switch {
+		case i == 1798:
+			d = 10 * time.Millisecond
+		case i > 1798:
+			d = 100 * time.Millisecond
+		}
+		results.Record(iv.Corrected, d)
+		results.Record(iv.Service, d)
+	}
+	tally := results.NewTally()
+	tally.Window = time.Second
+	tally.AddInterval(iv)
+	run := &results.Run{Name: "spectrum", StartedAt: start, Valid: true}
+	tally.Fill(run)
+	if lib := float64(iv.Corrected.ValueAtQuantile(99.9)) / 1e6; lib == run.Latency.Corrected.P999 {
+		t.Fatalf("the library's p99.9 %v equals the reference one: the test shows nothing", lib)
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	writeRunDir(t, dir, run, []results.Interval{iv})
+	var page bytes.Buffer
+	if err := WriteHTML(&page, loadHTMLTestRuns(t, dir)...); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range linesIn(t, page.String(), "spectrum", "corrected") {
+		for _, p := range l.values {
+			if math.Abs(p.x-3) < 1e-9 { // x = 3 is p99.9
+				if math.Abs(p.y-run.Latency.Corrected.P999) > 0.01 { // the page keeps 6 digits
+					t.Errorf("spectrum p99.9 %v ms, want run.json's %v ms", p.y, run.Latency.Corrected.P999)
+				}
+				return
+			}
+		}
+	}
+	t.Fatal("no point at p99.9 in the corrected spectrum")
 }

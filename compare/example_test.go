@@ -1,13 +1,14 @@
-package results_test
+package compare_test
 
 import (
 	"fmt"
 	"os"
 
+	"github.com/perf-tools/perf/compare"
 	"github.com/perf-tools/perf/results"
 )
 
-func ExampleCompare() {
+func ExampleRuns() {
 	run := func(name string, p99 float64) *results.Run {
 		return &results.Run{
 			Schema: results.Schema, Name: name, Valid: true, Requests: 30000,
@@ -15,12 +16,12 @@ func ExampleCompare() {
 			Latency: results.Latency{Corrected: results.Percentiles{P50: 2, P90: 5, P95: 7, P99: p99, P999: 2 * p99, Max: 4 * p99, Mean: 2.5}},
 		}
 	}
-	gates, err := results.ParseGates([]string{"p99<=+10%", "errors<=0"})
+	gates, err := results.ParseBounds([]string{"p99<=+10%", "errors<=0"})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	c, err := results.Compare([]*results.Run{run("base", 10)}, []*results.Run{run("candidate", 13)}, gates, results.CompareOptions{})
+	c, err := compare.Runs([]*results.Run{run("base", 10)}, []*results.Run{run("candidate", 13)}, gates, compare.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -54,17 +55,17 @@ func ExampleCompare() {
 	// result: FAIL (1 of 2 gates failed)
 }
 
-func ExampleParseGate() {
+func Example_bound() {
 	for _, expr := range []string{"p999 <= +5ms", "rate>=-1%", "p99<=10%"} {
-		g, err := results.ParseGate(expr)
+		g, err := results.ParseBound(expr)
 		if err != nil {
 			fmt.Println(err)
 			continue
 		}
-		fmt.Printf("%s: delta=%v percent=%v limit=%v\n", g, g.Delta, g.Percent, g.Limit)
+		fmt.Printf("%s: relative=%v percent=%v limit=%v\n", g, g.Relative, g.Percent, g.Limit)
 	}
 	// Output:
-	// p999 <= +5ms: delta=true percent=false limit=5
-	// rate >= -1%: delta=true percent=true limit=-1
+	// p999 <= +5ms: relative=true percent=false limit=5
+	// rate >= -1%: relative=true percent=true limit=-1
 	// invalid gate "p99<=10%": expected a signed relative limit such as +10% (a change from the base), got "10%"
 }
