@@ -104,7 +104,6 @@ type Options struct {
 	// within Connections and the process's open-file limit.
 	MaxWorkers  int
 	Connections int
-	KeepAlive   bool
 	Interval    time.Duration
 	// OnInterval receives every interval, in order, from one goroutine,
 	// once all its hits are in. An error from it ends the attack.
@@ -674,7 +673,7 @@ func (a *attack) worker(ready *sync.WaitGroup) {
 	// Every worker connects before it takes a hit, the initial ones before
 	// the plan starts: a dial on a hit's path would be that hit's send lag,
 	// and a pool growing in a hurry would dial in bursts.
-	if a.opts.KeepAlive {
+	if a.opts.Targets.keepAlive {
 		for i := range t.endpoints {
 			// A failed dial is not an error yet: the first request
 			// dials again and records what happens.
@@ -788,7 +787,7 @@ func (a *attack) send(conns []*conn, m meta, req []byte, now time.Time) (code in
 			return 0, attempt > 0, err
 		}
 		resp, err := c.roundTrip(req, m.head)
-		if err != nil || resp.close || !a.opts.KeepAlive {
+		if err != nil || resp.close || !a.opts.Targets.keepAlive {
 			a.track(c, false)
 			c.close()
 			conns[m.ep] = nil

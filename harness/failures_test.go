@@ -71,7 +71,7 @@ func startRawServer(t *testing.T, answer func(w *bufio.Writer, r *http.Request, 
 // attackFor runs a short attack at 500/s for 1s (500 hits) at targets.
 func attackFor(t *testing.T, targets *Targets, tweak func(*Options)) *Outcome {
 	t.Helper()
-	o := Options{Targets: targets, Rate: Rate{Freq: 500, Per: time.Second}, Duration: time.Second, Timeout: 2 * time.Second, KeepAlive: true, Workers: 8}
+	o := Options{Targets: targets, Rate: Rate{Freq: 500, Per: time.Second}, Duration: time.Second, Timeout: 2 * time.Second, Workers: 8}
 	if tweak != nil {
 		tweak(&o)
 	}
@@ -151,8 +151,10 @@ func TestRetryOnlyWhatIsReplayable(t *testing.T) {
 	t.Run("POST", func(t *testing.T) {
 		srv, closed := closeServer(t)
 		out := attackFor(t, urlTargets(t, "http://"+srv.addr+"/", RequestOptions{Method: http.MethodPost, Body: []byte("{}")}), nil)
-		if got := srv.received.Load(); got != 500 {
-			t.Errorf("server received %d POSTs, want the plan's 500: none sent twice", got)
+		// On a loaded machine the window may end before every hit is sent:
+		// the server must have received exactly the POSTs sent.
+		if got := srv.received.Load(); got != out.Requests || out.Requests+out.Unsent != 500 {
+			t.Errorf("server received %d POSTs, perf sent %d and left %d unsent of the plan's 500; want none sent twice", got, out.Requests, out.Unsent)
 		}
 		if closed.Load() == 0 || out.Errors != closed.Load() || out.ErrorKinds[KindClosed] != closed.Load() || out.Retries != 0 {
 			t.Errorf("errors %d kinds %v retries %d; the server closed %d connections on a request", out.Errors, out.ErrorKinds, out.Retries, closed.Load())
@@ -171,8 +173,8 @@ func TestRetryOnlyWhatIsReplayable(t *testing.T) {
 			if closed.Load() == 0 || out.Errors != 0 || out.Retries != closed.Load() {
 				t.Errorf("errors %d retries %d; want 0 errors and one retry for each of the %d closes", out.Errors, out.Retries, closed.Load())
 			}
-			if got := srv.received.Load(); got != 500+out.Retries {
-				t.Errorf("server received %d requests; want the plan's 500 plus the %d retries", got, out.Retries)
+			if got := srv.received.Load(); got != out.Requests+out.Retries || out.Requests+out.Unsent != 500 {
+				t.Errorf("server received %d requests, perf sent %d and left %d unsent of the plan's 500; want those sent plus the %d retries", got, out.Requests, out.Unsent, out.Retries)
 			}
 		})
 	}
@@ -296,7 +298,7 @@ func TestInterruptDuringWarmup(t *testing.T) {
 	defer cancel()
 	out, err := Attack(ctx, Options{
 		Targets: urlTargets(t, srv.URL+"/", RequestOptions{}), Rate: Rate{Freq: 100, Per: time.Second},
-		Warmup: 5 * time.Second, Duration: 5 * time.Second, Interval: 100 * time.Millisecond, KeepAlive: true,
+		Warmup: 5 * time.Second, Duration: 5 * time.Second, Interval: 100 * time.Millisecond,
 		OnInterval: func(results.Interval) error { cancel(); return nil },
 	})
 	if err != nil {

@@ -35,6 +35,9 @@ type Targets struct {
 	tmpl  meta // the template's endpoint and kind
 	keys  *KeySpace
 	desc  string
+	// keepAlive reports whether connections are reused: the requests ask
+	// for it, and the attack keeps connections open.
+	keepAlive bool
 }
 
 // encoded is one request, ready to write.
@@ -95,8 +98,8 @@ type RequestOptions struct {
 	Header   http.Header
 	Body     []byte
 	Insecure bool // skip TLS certificate verification
-	// KeepAlive false sends "Connection: close" and uses a new connection
-	// for every request.
+	// KeepAlive reuses connections; false sends "Connection: close" and
+	// uses a new connection for every request.
 	KeepAlive bool
 }
 
@@ -125,7 +128,7 @@ func NewURLTargets(rawURL string, keys *KeySpace, o RequestOptions) (*Targets, e
 	if i := strings.IndexByte(path, '#'); i >= 0 {
 		path = path[:i]
 	}
-	t := &Targets{keys: keys, desc: rawURL}
+	t := &Targets{keys: keys, desc: rawURL, keepAlive: o.KeepAlive}
 	ep := t.endpointFor(u, o.Insecure)
 	whole := encodeRequest(o.Method, path, hostHeader(u, o.Header), o.Header, o.Body, o.KeepAlive)
 	t.tmpl = newMeta(ep, o.Method, o.Header)
@@ -154,7 +157,7 @@ func ReadTargets(src io.Reader, name, format string, o RequestOptions) (*Targets
 	default:
 		return nil, fmt.Errorf("targets format %q: want http or json", format)
 	}
-	t := &Targets{desc: name}
+	t := &Targets{desc: name, keepAlive: o.KeepAlive}
 	for i := 1; ; i++ {
 		var tgt vegeta.Target
 		err := tr(&tgt)

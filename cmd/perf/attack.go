@@ -267,7 +267,6 @@ func (o *attackOptions) plan() (*harness.RunOptions, error) {
 		Workers:     o.workers,
 		MaxWorkers:  o.maxWorkers,
 		Connections: o.connections,
-		KeepAlive:   o.keepalive,
 	}
 	p.Name, p.OutDir, p.Command = o.name, o.outDir, o.command
 	p.ToolVersion, _ = buildVersion()
