@@ -182,6 +182,12 @@ type HlogInterval struct {
 // ReadHlog reads an HdrHistogram interval log: perf's latency.hlog, or any
 // log in the reference format (untagged lines, absolute or relative times).
 // Malformed input is an error naming the line and what was expected.
+//
+// hdrhistogram-go has a reader (HistogramLogReader); this one is ours
+// because that one cannot serve a measuring tool's input checks: it skips
+// a line it cannot parse without a word (so a damaged log loses intervals
+// silently), its errors name no line, it truncates interval times to the
+// millisecond below, and it does not know perf's warm-up marker.
 func ReadHlog(r io.Reader) (*Hlog, error) {
 	lg := &Hlog{Intervals: map[string][]HlogInterval{}}
 	var (

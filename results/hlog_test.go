@@ -258,21 +258,118 @@ func TestReadHlogErrors(t *testing.T) {
 	}
 }
 
+// FuzzReadHlog reads any log. What it accepts must hold together: each
+// interval ends after it starts, a tag's total counts every interval's
+// values, and each histogram decoded survives a round trip through perf's
+// encoder and the decoder unchanged (a decoder that misreads a payload
+// without failing shows here; its panics are errors, not passes).
 func FuzzReadHlog(f *testing.F) {
 	f.Add(string(writeTestHlog(f, testInterval(0, 10, time.Millisecond, true), testInterval(1, 10, time.Millisecond, false))))
 	f.Add("#[StartTime: 1441812279.474 (seconds since epoch)]\n0.1,1.0,1.0,HISTFAAAACF4nJNpmSzMwMDAxQABzFCaEUzOmWZuD2EJMAEAN+gDkA==\n")
 	f.Add("Tag=a,0,1,1,HISTFAAAAA==\n")
 	f.Add("# only a comment\n")
+	enc := newV2Encoder()
 	f.Fuzz(func(t *testing.T, in string) {
 		lg, err := ReadHlog(strings.NewReader(in))
 		if err != nil {
 			return
 		}
 		for _, tag := range lg.Tags {
-			_ = lg.Total(tag, false)
-			_ = lg.Total(tag, true)
+			var sum int64
+			for _, iv := range lg.Intervals[tag] {
+				if iv.End < iv.Start {
+					t.Fatalf("tag %q: interval ends at %v before its start %v", tag, iv.End, iv.Start)
+				}
+				sum += iv.Histogram.TotalCount()
+				payload, err := enc.encode(iv.Histogram)
+				if err != nil {
+					continue // values beyond what perf records: not ours to write
+				}
+				back, err := decodeHistogram(string(payload))
+				if err != nil {
+					t.Fatalf("tag %q: a histogram read back does not decode after encoding: %v", tag, err)
+				}
+				if !sameCounts(back, iv.Histogram) {
+					t.Fatalf("tag %q: round trip changed the histogram: %v, want %v", tag, back.Distribution(), iv.Histogram.Distribution())
+				}
+			}
+			if total := lg.Total(tag, true).TotalCount(); total != sum {
+				t.Fatalf("tag %q: total of %d values, the intervals hold %d", tag, total, sum)
+			}
 		}
 	})
+}
+
+// FuzzHlogRoundTrip writes intervals of fuzzed latencies with HlogWriter
+// and reads them back: every value, interval time and the warm-up must
+// survive.
+func FuzzHlogRoundTrip(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 200, 255, 0, 17}, uint8(3), uint8(1))
+	f.Add([]byte{}, uint8(1), uint8(0))
+	f.Fuzz(func(t *testing.T, raw []byte, nIntervals, nWarm uint8) {
+		n := int(nIntervals%8) + 1
+		var ivs []Interval
+		for i := range n {
+			iv := testInterval(i, 0, 0, i < int(nWarm%9))
+			for j, b := range raw {
+				if j%n == i {
+					// Latencies from 1µs to about 16s, spread over magnitudes.
+					d := time.Duration(int64(b)*int64(b)*int64(b)) + time.Microsecond
+					Record(iv.Corrected, d)
+					Record(iv.Service, d/3)
+					Record(iv.Lag, d/7)
+				}
+			}
+			ivs = append(ivs, iv)
+		}
+		lg, err := ReadHlog(bytes.NewReader(writeTestHlog(t, ivs...)))
+		if err != nil {
+			t.Fatalf("reading back what HlogWriter wrote: %v", err)
+		}
+		for _, tag := range []string{TagCorrected, TagService, TagLag} {
+			got := lg.Intervals[tag]
+			if len(got) != n {
+				t.Fatalf("tag %s: %d intervals, wrote %d", tag, len(got), n)
+			}
+			for i, iv := range ivs {
+				want := map[string]*hdrhistogram.Histogram{TagCorrected: iv.Corrected, TagService: iv.Service, TagLag: iv.Lag}[tag]
+				if !sameCounts(got[i].Histogram, want) {
+					t.Fatalf("tag %s interval %d: %v, wrote %v", tag, i, got[i].Histogram.Distribution(), want.Distribution())
+				}
+				if got[i].Start != iv.Start.Sub(testStart).Round(time.Millisecond) || got[i].Warmup != iv.Warmup {
+					t.Fatalf("tag %s interval %d: start %v warm-up %v, wrote %v %v", tag, i, got[i].Start, got[i].Warmup, iv.Start.Sub(testStart), iv.Warmup)
+				}
+			}
+		}
+	})
+}
+
+// sameCounts reports whether two histograms hold the same counts in the
+// same buckets.
+func sameCounts(a, b *hdrhistogram.Histogram) bool {
+	if a.TotalCount() != b.TotalCount() {
+		return false
+	}
+	da, db := nonEmpty(a.Distribution()), nonEmpty(b.Distribution())
+	if len(da) != len(db) {
+		return false
+	}
+	for i := range da {
+		if da[i] != db[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func nonEmpty(bars []hdrhistogram.Bar) []hdrhistogram.Bar {
+	var out []hdrhistogram.Bar
+	for _, b := range bars {
+		if b.Count != 0 {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 func TestHlogWriterRejectsIntervalBeforeStart(t *testing.T) {
