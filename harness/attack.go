@@ -728,8 +728,10 @@ func (a *attack) worker(ready *sync.WaitGroup) {
 }
 
 // sleepUntil waits until t, or returns false when the attack stops first.
-// Long waits can be interrupted. The last 20ms use time.Sleep when the
-// generator is busy, and the worker's timerfd sleeper (ts) at low rates: the Go runtime
+// A wait of 20ms or more sleeps on a runtime timer, which an interrupt can
+// cut short, until 10ms before t. The rest (the last 10ms, or the whole of
+// a shorter wait) uses time.Sleep when the generator is busy, and the
+// worker's timerfd sleeper (ts) at low rates: the Go runtime
 // rounds an idle wait for a timer up to whole milliseconds (epoll's
 // resolution), which at low rates would add up to a millisecond of send lag
 // to every request, while a timerfd in the netpoller wakes within tens of

@@ -62,12 +62,14 @@ type Run struct {
 
 // Rate is the planned and the achieved request rate, per second.
 type Rate struct {
-	// Target is the planned rate (the mean over the measured window for a
-	// shaped plan).
+	// Target is the planned rate of this generator (its shard's share),
+	// per second.
 	Target float64 `json:"target"`
-	// Achieved is completed requests per second in the measured window.
+	// Achieved is the requests sent per second of the measured window
+	// (Requests over DurationS; see Tally).
 	Achieved float64 `json:"achieved"`
-	// Plan describes the rate plan as given ("50000/s", "linear 100->1000/s").
+	// Plan describes the rate plan as given ("50000/s", "500/100ms"), with
+	// the shard ("50000/s shard 1/4") when there is one.
 	Plan string `json:"plan,omitempty"`
 }
 
@@ -131,8 +133,9 @@ func (r *Run) Responses() int64 {
 
 // Generator describes the health of the load generator during the run.
 type Generator struct {
-	// CPUPercent is the generator process's CPU use, in percent of the cores
-	// it may use (GOMAXPROCS), mean and max over one-second samples.
+	// CPUMeanPercent and CPUMaxPercent are the generator process's CPU use,
+	// in percent of the cores it may use (GOMAXPROCS), mean and max over
+	// one-second samples of the measured window.
 	CPUMeanPercent float64 `json:"cpu_mean_percent"`
 	CPUMaxPercent  float64 `json:"cpu_max_percent"`
 	// HostCPUMeanPercent and HostCPUMaxPercent are the CPU use of every
