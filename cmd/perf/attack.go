@@ -212,50 +212,9 @@ func (o *attackOptions) plan() (*harness.RunOptions, error) {
 	if p.SLOs, err = results.ParseSLOs(o.slos); err != nil {
 		return nil, err
 	}
-	hdr := http.Header{}
-	for _, h := range o.headers {
-		name, value, ok := strings.Cut(h, ":")
-		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
-		if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(value, "\r\n") {
-			return nil, fmt.Errorf("--header %q: want 'Name: value'", h)
-		}
-		hdr[name] = append(hdr[name], value)
-	}
-	ro := harness.RequestOptions{Method: strings.ToUpper(o.method), Header: hdr, Insecure: o.insecure, KeepAlive: o.keepalive}
-	if o.body != "" {
-		if ro.Body, err = os.ReadFile(o.body); err != nil {
-			return nil, fmt.Errorf("--body: %w", err)
-		}
-	}
-	var targets *harness.Targets
-	switch {
-	case o.url != "" && o.targets != "":
-		return nil, errors.New("--url and --targets: give one, not both")
-	case o.url != "":
-		var keys *harness.KeySpace
-		if o.keys != "" {
-			if keys, err = harness.ParseKeys(o.keys, o.randSeed); err != nil {
-				return nil, err
-			}
-		}
-		if targets, err = harness.NewURLTargets(o.url, keys, ro); err != nil {
-			return nil, err
-		}
-	case o.targets != "":
-		src, name := o.stdin, "stdin"
-		if o.targets != "-" {
-			f, err := os.Open(o.targets)
-			if err != nil {
-				return nil, fmt.Errorf("--targets: %w", err)
-			}
-			defer f.Close()
-			src, name = f, o.targets
-		}
-		if targets, err = harness.ReadTargets(src, name, o.format, ro); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, errors.New("no target: give --url URL or --targets FILE")
+	targets, err := o.newTargets()
+	if err != nil {
+		return nil, err
 	}
 	p.Options = harness.Options{
 		Targets:     targets,
@@ -276,6 +235,53 @@ func (o *attackOptions) plan() (*harness.RunOptions, error) {
 	p.SelfProfile = o.selfProfile
 	p.Writer.Render = report.WriteRunHTML
 	return p, nil
+}
+
+// newTargets builds the targets of --url (with --keys) or --targets, and
+// the request options of --method, --header, --body, --insecure and
+// --keepalive.
+func (o *attackOptions) newTargets() (*harness.Targets, error) {
+	hdr := http.Header{}
+	for _, h := range o.headers {
+		name, value, ok := strings.Cut(h, ":")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(value, "\r\n") {
+			return nil, fmt.Errorf("--header %q: want 'Name: value'", h)
+		}
+		hdr[name] = append(hdr[name], value)
+	}
+	ro := harness.RequestOptions{Method: strings.ToUpper(o.method), Header: hdr, Insecure: o.insecure, KeepAlive: o.keepalive}
+	if o.body != "" {
+		var err error
+		if ro.Body, err = os.ReadFile(o.body); err != nil {
+			return nil, fmt.Errorf("--body: %w", err)
+		}
+	}
+	switch {
+	case o.url != "" && o.targets != "":
+		return nil, errors.New("--url and --targets: give one, not both")
+	case o.url != "":
+		var keys *harness.KeySpace
+		if o.keys != "" {
+			var err error
+			if keys, err = harness.ParseKeys(o.keys, o.randSeed); err != nil {
+				return nil, err
+			}
+		}
+		return harness.NewURLTargets(o.url, keys, ro)
+	case o.targets != "":
+		src, name := o.stdin, "stdin"
+		if o.targets != "-" {
+			f, err := os.Open(o.targets)
+			if err != nil {
+				return nil, fmt.Errorf("--targets: %w", err)
+			}
+			defer f.Close()
+			src, name = f, o.targets
+		}
+		return harness.ReadTargets(src, name, o.format, ro)
+	}
+	return nil, errors.New("no target: give --url URL or --targets FILE")
 }
 
 func runAttack(ctx context.Context, o *attackOptions, stdout, stderr io.Writer) error {
