@@ -1,7 +1,7 @@
 package report
 
 import (
-	_ "embed"
+	"embed"
 	"errors"
 	"fmt"
 	"html/template"
@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
@@ -49,10 +50,13 @@ func HTML(runs ...*results.RunDir) Reporter {
 	return func(w io.Writer) error { return WriteHTML(w, runs...) }
 }
 
-//go:embed html.tmpl
-var htmlTemplateText string
+// htmlTemplates holds the page (html.tmpl) and the "plot" template that
+// draws each plot's SVG (svg.tmpl).
+//
+//go:embed html.tmpl svg.tmpl
+var htmlTemplates embed.FS
 
-var htmlTemplate = template.Must(template.New("report").Parse(htmlTemplateText))
+var htmlTemplate = template.Must(template.ParseFS(htmlTemplates, "html.tmpl", "svg.tmpl"))
 
 // WriteHTML writes a self-contained HTML page for one run or several
 // overlaid: each run's verdict in words (Headline) first, red unless it is
@@ -148,7 +152,7 @@ type htmlRun struct {
 type htmlPlot struct {
 	ID    string
 	Title string
-	SVG   template.HTML
+	SVG   plotView
 	Note  string
 }
 
@@ -386,7 +390,7 @@ func spectrumPlot(runs []*results.RunDir, labels []string) htmlPlot {
 	if len(empty) > 0 {
 		note += " No latency.hlog for " + strings.Join(empty, ", ") + "."
 	}
-	return htmlPlot{ID: p.id, Title: "Percentile spectrum (corrected solid, service dashed; SLO bounds with a dot at their percentile)", SVG: p.render(), Note: strings.TrimSpace(note)}
+	return htmlPlot{ID: p.id, Title: "Percentile spectrum (corrected solid, service dashed; SLO bounds with a dot at their percentile)", SVG: p.view(), Note: strings.TrimSpace(note)}
 }
 
 // labelFor names a series: the kind alone for one run, "run: kind" for
@@ -459,8 +463,87 @@ func roundTick(v, step float64) float64 {
 	return math.Round(v*p) / p
 }
 
-// render draws the plot as an inline SVG element.
-func (p *svgPlot) render() template.HTML {
+// plotView is one plot as the "plot" template (svg.tmpl) draws it: every
+// coordinate scaled to SVG user units and formatted, every label plain
+// text, so that the template only places values and html/template escapes
+// them. (It writes a '+', as in a data value of 1e+06, as "&#43;", which an
+// HTML parser reads back as '+'.)
+type plotView struct {
+	ID string
+	// Width and Height are the viewBox's; the height grows with the
+	// legend's rows.
+	Width, Height string
+	Label         string // aria-label
+	Series        int    // data-series: the number of series
+	// XMin, XMax and YMax are the axes' ends as data values (data-x-min,
+	// data-x-max, data-y-max), for tests and the hover read-out.
+	XMin, XMax, YMax string
+	Frame            rectView
+	Bands            []bandView
+	YTicks, XTicks   []tickView
+	XAxis, YAxis     textView // the axes' labels; YAxis is turned upright
+	Lines            []lineView
+	Marks            []markView
+	Legend           []legendView
+}
+
+type rectView struct{ X, Y, W, H string }
+
+type segView struct{ X1, Y1, X2, Y2 string }
+
+type textView struct{ X, Y, Text string }
+
+// bandView is a shaded x range and its label, at its top left.
+type bandView struct {
+	Rect  rectView
+	Label textView
+}
+
+// tickView is a grid line and its tick label.
+type tickView struct {
+	Grid  segView
+	Label textView
+}
+
+// lineView is one polyline of a series (a piece).
+type lineView struct {
+	Kind    string
+	Run     int
+	Partial bool
+	N       int // data-points
+	Label   string
+	Color   string
+	Width   string
+	Dash    string
+	// Points is the polyline's "x,y x,y" in user units; Values the same
+	// points as data values (data-values), for the hover read-out.
+	Points, Values string
+	// Marker is the hollow marker at a partial interval's middle, nil for
+	// a whole one; its Text is its title.
+	Marker *textView
+}
+
+// markView is a bound: a line, its label, and a dot at its end unless it
+// runs Across the whole plot (then its label sits at its right end).
+type markView struct {
+	Value  string // data-y
+	Line   segView
+	Color  string
+	Across bool
+	Text   textView
+}
+
+// legendView is one legend entry at (X, Y): a series' line, or the hollow
+// marker of partial intervals.
+type legendView struct {
+	X, Y               string
+	Partial            bool
+	Color, Width, Dash string
+	Text               string
+}
+
+// view lays the plot out for the "plot" template.
+func (p *svgPlot) view() plotView {
 	if p.yTicks == nil {
 		p.yTicks = niceTicks(p.yMin, p.yMax, 5)
 		p.yMax = p.yTicks[len(p.yTicks)-1].v
@@ -471,128 +554,99 @@ func (p *svgPlot) render() template.HTML {
 	iw, ih := plotW-padLeft-padRight, plotH-padTop-padBottom
 	sx := func(x float64) float64 { return padLeft + (x-p.xMin)/(p.xMax-p.xMin)*iw }
 	sy := func(y float64) float64 { return padTop + ih - (y-p.yMin)/(p.yMax-p.yMin)*ih }
+	// f formats a coordinate: a tenth of a user unit is finer than a pixel.
 	f := func(v float64) string { return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) }
-	esc := template.HTMLEscapeString
+	clampX := func(x float64) string { return f(math.Max(padLeft, math.Min(padLeft+iw, sx(x)))) }
+	clampY := func(y float64) string { return f(math.Max(padTop, math.Min(padTop+ih, sy(y)))) }
 
-	// b holds the inside of the <svg>; its tag, whose height depends on
-	// the legend's rows, is written last.
-	var b strings.Builder
-	fmt.Fprintf(&b, `<rect class="frame" x="%s" y="%s" width="%s" height="%s"/>`, f(padLeft), f(padTop), f(iw), f(ih))
+	v := plotView{
+		ID: p.id, Width: f(plotW), Label: p.yLabel + " by " + p.xLabel, Series: len(p.series),
+		XMin: fv(p.xMin), XMax: fv(p.xMax), YMax: fv(p.yMax),
+		Frame: rectView{f(padLeft), f(padTop), f(iw), f(ih)},
+		XAxis: textView{f(padLeft + iw/2), f(plotH - 8), p.xLabel},
+		YAxis: textView{f(16), f(padTop + ih/2), p.yLabel},
+	}
 	for _, bd := range p.bands {
-		fmt.Fprintf(&b, `<rect class="band" x="%s" y="%s" width="%s" height="%s"><title>%s</title></rect>`,
-			f(sx(bd.x0)), f(padTop), f(sx(bd.x1)-sx(bd.x0)), f(ih), esc(bd.label))
+		v.Bands = append(v.Bands, bandView{
+			Rect:  rectView{f(sx(bd.x0)), f(padTop), f(sx(bd.x1) - sx(bd.x0)), f(ih)},
+			Label: textView{f(sx(bd.x0) + 4), f(padTop + 14), bd.label},
+		})
 	}
 	for _, t := range p.yTicks {
 		y := sy(t.v)
-		fmt.Fprintf(&b, `<line class="grid" x1="%s" y1="%s" x2="%s" y2="%s"/>`, f(padLeft), f(y), f(padLeft+iw), f(y))
-		fmt.Fprintf(&b, `<text class="tick y" x="%s" y="%s">%s</text>`, f(padLeft-6), f(y+4), esc(t.label))
+		v.YTicks = append(v.YTicks, tickView{segView{f(padLeft), f(y), f(padLeft + iw), f(y)}, textView{f(padLeft - 6), f(y + 4), t.label}})
 	}
 	for _, t := range p.xTicks {
 		if t.v < p.xMin || t.v > p.xMax {
 			continue
 		}
 		x := sx(t.v)
-		fmt.Fprintf(&b, `<line class="grid" x1="%s" y1="%s" x2="%s" y2="%s"/>`, f(x), f(padTop), f(x), f(padTop+ih))
-		fmt.Fprintf(&b, `<text class="tick x" x="%s" y="%s">%s</text>`, f(x), f(padTop+ih+18), esc(t.label))
+		v.XTicks = append(v.XTicks, tickView{segView{f(x), f(padTop), f(x), f(padTop + ih)}, textView{f(x), f(padTop + ih + 18), t.label}})
 	}
-	fmt.Fprintf(&b, `<text class="axis-label" x="%s" y="%s">%s</text>`, f(padLeft+iw/2), f(plotH-8), esc(p.xLabel))
-	fmt.Fprintf(&b, `<text class="axis-label" transform="translate(16 %s) rotate(-90)">%s</text>`, f(padTop+ih/2), esc(p.yLabel))
-	clampX := func(x float64) float64 { return math.Max(padLeft, math.Min(padLeft+iw, sx(x))) }
-	clampY := func(y float64) float64 { return math.Max(padTop, math.Min(padTop+ih, sy(y))) }
 	partials := false
 	for _, s := range p.series {
 		for _, pc := range s.pieces {
-			class := "series " + s.kind + " run-" + strconv.Itoa(s.run)
-			if pc.partial {
-				class += " partial"
-				partials = true
-			}
-			fmt.Fprintf(&b, `<polyline class="%s" data-run="%d" data-points="%d" data-label="%s" fill="none" stroke="%s" stroke-width="%s"`,
-				class, s.run, len(pc.points), esc(s.label), s.color, f(s.width))
-			if s.dash != "" {
-				fmt.Fprintf(&b, ` stroke-dasharray="%s"`, s.dash)
-			}
-			b.WriteString(` points="`)
-			for j, q := range pc.points {
-				if j > 0 {
-					b.WriteByte(' ')
-				}
-				b.WriteString(f(clampX(q.x)) + "," + f(clampY(q.y)))
-			}
-			fmt.Fprintf(&b, `" data-values="%s"><title>%s</title></polyline>`, esc(valuesAttr(pc.points)), esc(s.label))
+			l := lineView{Kind: s.kind, Run: s.run, Partial: pc.partial, N: len(pc.points), Label: s.label,
+				Color: s.color, Width: f(s.width), Dash: s.dash,
+				Points: pairs(pc.points, clampX, clampY), Values: pairs(pc.points, fv, fv)}
 			if pc.partial && len(pc.points) > 0 {
 				first, last := pc.points[0], pc.points[len(pc.points)-1]
-				fmt.Fprintf(&b, `<circle class="partial-marker run-%d" cx="%s" cy="%s" r="4" stroke="%s"><title>%s: partial interval %s-%ss: %s</title></circle>`,
-					s.run, f(clampX((first.x+last.x)/2)), f(clampY(last.y)), s.color, esc(s.label), fv(first.x), fv(last.x), fv(last.y))
+				l.Marker = &textView{clampX((first.x + last.x) / 2), clampY(last.y),
+					s.label + ": partial interval " + fv(first.x) + "-" + fv(last.x) + "s: " + fv(last.y)}
 			}
+			partials = partials || pc.partial
+			v.Lines = append(v.Lines, l)
 		}
 	}
-	// Bounds and labels come after the data, so that no line hides them.
-	for i, mk := range p.marks {
+	for _, mk := range p.marks {
 		y := sy(mk.y)
-		fmt.Fprintf(&b, `<g class="mark" id="%s-mark-%d" data-y="%s"><line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`,
-			p.id, i, fv(mk.y), f(sx(mk.x0)), f(y), f(sx(mk.x1)), f(y), mk.color)
-		if mk.x1 < p.xMax {
-			fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="4" fill="%s"/>`, f(sx(mk.x1)), f(y), mk.color)
-		}
+		m := markView{Value: fv(mk.y), Line: segView{f(sx(mk.x0)), f(y), f(sx(mk.x1)), f(y)}, Color: mk.color, Across: mk.x1 >= p.xMax}
 		// A bound across the whole plot is labelled at its right end: its
 		// left end is the warm-up's, which has a label of its own.
-		if mk.x1 >= p.xMax {
-			fmt.Fprintf(&b, `<text x="%s" y="%s" fill="%s" text-anchor="end">%s</text><title>%s</title></g>`, f(sx(mk.x1)-6), f(y-5), mk.color, esc(mk.label), esc(mk.label))
-		} else {
-			fmt.Fprintf(&b, `<text x="%s" y="%s" fill="%s">%s</text><title>%s</title></g>`, f(sx(mk.x0)+6), f(y-5), mk.color, esc(mk.label), esc(mk.label))
+		m.Text = textView{f(sx(mk.x0) + 6), f(y - 5), mk.label}
+		if m.Across {
+			m.Text.X = f(sx(mk.x1) - 6)
 		}
-	}
-	for _, bd := range p.bands {
-		fmt.Fprintf(&b, `<text class="band-label" x="%s" y="%s">%s</text>`, f(sx(bd.x0)+4), f(padTop+14), esc(bd.label))
+		v.Marks = append(v.Marks, m)
 	}
 	// The legend, below the plot, in rows: inside the frame it would hide
-	// the data (a rate plot's lines run along its top).
-	type entry struct {
-		symbol, text string
-	}
-	var entries []entry
-	for _, s := range p.series {
-		sym := fmt.Sprintf(`<line x1="0" y1="-4" x2="24" y2="-4" stroke="%s" stroke-width="%s"`, s.color, f(s.width))
-		if s.dash != "" {
-			sym += fmt.Sprintf(` stroke-dasharray="%s"`, s.dash)
-		}
-		entries = append(entries, entry{sym + "/>", s.label})
-	}
-	if partials {
-		entries = append(entries, entry{`<circle class="partial-marker" cx="12" cy="-4" r="4" stroke="#555"/>`,
-			"partial interval (shorter than " + p.usual + "): hollow marker, not joined"})
-	}
+	// the data (a rate plot's lines run along its top). An entry's width
+	// is a guess from its text's length.
 	lx, ly := padLeft, plotH+10
-	for _, e := range entries {
-		w := 54 + 7*float64(len([]rune(e.text)))
+	add := func(e legendView) {
+		w := 54 + 7*float64(utf8.RuneCountInString(e.Text))
 		if lx > padLeft && lx+w > plotW-padRight {
 			lx, ly = padLeft, ly+18
 		}
-		fmt.Fprintf(&b, `<g class="legend" transform="translate(%s %s)">%s<text x="30" y="0">%s</text></g>`, f(lx), f(ly), e.symbol, esc(e.text))
+		e.X, e.Y = f(lx), f(ly)
+		v.Legend = append(v.Legend, e)
 		lx += w
 	}
-	height := plotH
-	if len(entries) > 0 {
-		height = ly + 8
+	for _, s := range p.series {
+		add(legendView{Color: s.color, Width: f(s.width), Dash: s.dash, Text: s.label})
 	}
-	b.WriteString(`<text class="hover" x="0" y="0"></text></svg>`)
-	head := fmt.Sprintf(`<svg id="%s" class="plot" viewBox="0 0 %s %s" role="img" aria-label="%s" data-series="%d" data-x-min="%s" data-x-max="%s" data-y-max="%s">`,
-		p.id, f(plotW), f(height), esc(p.yLabel+" by "+p.xLabel), len(p.series), fv(p.xMin), fv(p.xMax), fv(p.yMax))
-	return template.HTML(head + b.String()) //nolint:gosec // every text above is escaped
+	if partials {
+		add(legendView{Partial: true, Text: "partial interval (shorter than " + p.usual + "): hollow marker, not joined"})
+	}
+	v.Height = f(plotH)
+	if len(v.Legend) > 0 {
+		v.Height = f(ly + 8)
+	}
+	return v
 }
 
 // fv formats a data value for an attribute.
 func fv(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 
-// valuesAttr lists the data values "x,y x,y" for the hover read-out.
-func valuesAttr(pts []pt) string {
+// pairs lists points as "x,y x,y", each coordinate formatted by fx and fy:
+// a polyline's points, or their data values for the hover read-out.
+func pairs(pts []pt, fx, fy func(float64) string) string {
 	var b strings.Builder
 	for i, q := range pts {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(fv(q.x) + "," + fv(q.y))
+		b.WriteString(fx(q.x) + "," + fy(q.y))
 	}
 	return b.String()
 }

@@ -1012,3 +1012,31 @@ func TestHTMLSpectrumIsTheTablesPercentiles(t *testing.T) {
 	}
 	t.Fatal("no point at p99.9 in the corrected spectrum")
 }
+
+// TestHTMLEscapesPlotText names a run with markup: in the plots its label
+// is text (escaped by the template), never markup.
+func TestHTMLEscapesPlotText(t *testing.T) {
+	root := t.TempDir()
+	a, b := filepath.Join(root, `<b>"x"&y`), filepath.Join(root, "plain")
+	for _, d := range []string{a, b} {
+		writeHTMLTestRun(t, d, htmlTestRun{name: "esc", scale: 1, warmup: 1, seconds: 2, rate: 100, stallAt: -1, host: true})
+	}
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, loadHTMLTestRuns(t, a, b)...); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	for _, id := range []string{"spectrum", "latency", "lag", "rate", "errors", "cpu"} {
+		svg := svgOf(t, page, id)
+		if strings.Contains(svg, "<b>") || strings.Contains(svg, "ZgotmplZ") {
+			t.Errorf("%s: the run's label is markup in the SVG", id)
+		}
+	}
+	const label = `&lt;b&gt;&#34;x&#34;&amp;y: corrected`
+	svg := svgOf(t, page, "spectrum")
+	for _, want := range []string{`data-label="` + label + `"`, `<title>` + label + `</title>`, `<text x="30" y="0">` + label + `</text>`} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("spectrum lacks %s", want)
+		}
+	}
+}

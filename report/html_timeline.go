@@ -185,7 +185,7 @@ func latencyPlot(runs []*results.RunDir, labels []string) htmlPlot {
 		{"p99", "", "", 2, ms(func(r results.TimelineRow) float64 { return r.P99MS })},
 		{"max", "", "6 3", 1, ms(func(r results.TimelineRow) float64 { return r.MaxMS })},
 	})
-	return htmlPlot{ID: p.id, Title: "Latency over time (corrected p50 dotted, p99 solid, max dashed; a gap where no request got a response)", SVG: p.render(), Note: timelineNote(runs, labels)}
+	return htmlPlot{ID: p.id, Title: "Latency over time (corrected p50 dotted, p99 solid, max dashed; a gap where no request got a response)", SVG: p.view(), Note: timelineNote(runs, labels)}
 }
 
 // lagPlot draws send lag p99 over time with each run's bound
@@ -200,7 +200,7 @@ func lagPlot(runs []*results.RunDir, labels []string) htmlPlot {
 	p.markBounds(runs, labels, func(r *results.Run) float64 { return r.Generator.MaxLagMS }, // 0: not recorded
 		func(b float64) string { return "bound " + results.FormatFloat(b, 3) + "ms" })
 	p.yMax = p.maxY() // the bounds are on the axis
-	return htmlPlot{ID: p.id, Title: "Send lag over time (p99 of actual minus intended send time; above the bound the run is invalid)", SVG: p.render(), Note: timelineNote(runs, labels)}
+	return htmlPlot{ID: p.id, Title: "Send lag over time (p99 of actual minus intended send time; above the bound the run is invalid)", SVG: p.view(), Note: timelineNote(runs, labels)}
 }
 
 func ratePlot(runs []*results.RunDir, labels []string) htmlPlot {
@@ -211,7 +211,7 @@ func ratePlot(runs []*results.RunDir, labels []string) htmlPlot {
 		{"intended", "", "6 4", 1.5, always(results.TimelineRow.IntendedRate)},
 		{"sent", "", "", 2, always(results.TimelineRow.SentRate)},
 	})
-	return htmlPlot{ID: p.id, Title: "Rate over time (intended dashed, sent solid; each interval's count over its length)", SVG: p.render(), Note: timelineNote(runs, labels)}
+	return htmlPlot{ID: p.id, Title: "Rate over time (intended dashed, sent solid; each interval's count over its length)", SVG: p.view(), Note: timelineNote(runs, labels)}
 }
 
 // errorsPlot draws transport failures (no response: refused, reset,
@@ -227,7 +227,7 @@ func errorsPlot(runs []*results.RunDir, labels []string) htmlPlot {
 		{"failures", "failures (no response)", "", 2, sent(func(r results.TimelineRow) int64 { return r.Failures })},
 		{"statuses", "error statuses", "6 4", 2, sent(func(r results.TimelineRow) int64 { return r.Errors - r.Failures })},
 	})
-	return htmlPlot{ID: p.id, Title: "Errors over time (failures without a response solid, error statuses dashed; per second)", SVG: p.render(), Note: timelineNote(runs, labels)}
+	return htmlPlot{ID: p.id, Title: "Errors over time (failures without a response solid, error statuses dashed; per second)", SVG: p.view(), Note: timelineNote(runs, labels)}
 }
 
 func timelineNote(runs []*results.RunDir, labels []string) string {
@@ -368,7 +368,7 @@ func cpuPlot(runs []*results.RunDir, labels []string) htmlPlot {
 	if len(noHost) > 0 {
 		notes = append(notes, "The host CPU of the generator's cores was not recorded for "+strings.Join(noHost, ", ")+" (a host.json without affinity_cpu_percent).")
 	}
-	return htmlPlot{ID: p.id, Title: "CPU over time: the generator process (solid) and every process on its cores (dashed)", SVG: p.render(), Note: strings.Join(notes, " ")}
+	return htmlPlot{ID: p.id, Title: "CPU over time: the generator process (solid) and every process on its cores (dashed)", SVG: p.view(), Note: strings.Join(notes, " ")}
 }
 
 // markBounds draws one horizontal mark for each distinct bound of the runs
