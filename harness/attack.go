@@ -15,7 +15,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/perf-tools/perf/harness/capture"
+	"github.com/perf-tools/perf/hostmetrics"
 	"github.com/perf-tools/perf/results"
 )
 
@@ -197,7 +197,7 @@ func Attack(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	a.cutoff.Store(int64(a.end))
 	a.precise = o.PlannedRate() <= preciseSleepRate
-	a.cpu.cores = float64(capture.UsableCores())
+	a.cpu.cores = float64(hostmetrics.UsableCores())
 	return a.run(ctx)
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/perf-tools/perf/harness"
 	"github.com/perf-tools/perf/harness/capture"
+	"github.com/perf-tools/perf/hostmetrics"
 	"github.com/perf-tools/perf/results"
 	"github.com/perf-tools/perf/tuning"
 )
@@ -205,7 +206,7 @@ func (o *attackOptions) plan() (*attackPlan, error) {
 		}
 	}
 	if o.targetHost != "" {
-		if p.targetHost, err = capture.HostURL(o.targetHost); err != nil {
+		if p.targetHost, err = hostmetrics.URL(o.targetHost); err != nil {
 			return nil, fmt.Errorf("--target-host-metrics: %w", err)
 		}
 	}
@@ -332,7 +333,7 @@ func runAttack(ctx context.Context, o *attackOptions, stdout, stderr io.Writer) 
 	// Evidence: host samples over the whole run; target and self profiles
 	// over the measured window, started when warm-up ends.
 	var warnings []string
-	host, err := capture.StartHost(ctx, capture.HostOptions{TargetURL: p.targetHost})
+	host, err := hostmetrics.Start(ctx, hostmetrics.Options{TargetURL: p.targetHost})
 	if err != nil {
 		return err
 	}

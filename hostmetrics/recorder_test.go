@@ -1,7 +1,8 @@
-package capture
+package hostmetrics
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"io"
 	"maps"
@@ -79,6 +80,18 @@ func TestCountTCPStatesFixture(t *testing.T) {
 	}
 }
 
+// burnCPU keeps a core busy for a moment; sink keeps the work from being
+// optimised away.
+func burnCPU() {
+	sum := sha256.Sum256(nil)
+	for range 2000 {
+		sum = sha256.Sum256(sum[:])
+	}
+	sink += sum[0]
+}
+
+var sink byte
+
 // serveLoopback starts a server on 127.0.0.1:0 and sends n requests to it,
 // so the loopback counters and the TCP states have something to show.
 func serveLoopback(t *testing.T, n int) {
@@ -100,14 +113,14 @@ func serveLoopback(t *testing.T, n int) {
 func TestSampleHost(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	r, err := StartHost(ctx, HostOptions{Interval: 100 * time.Millisecond})
+	r, err := Start(ctx, Options{Interval: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Burn CPU and send loopback traffic while it samples.
 	deadline := time.Now().Add(500 * time.Millisecond)
 	for time.Now().Before(deadline) {
-		busyHandler(httptest.NewRecorder(), nil)
+		burnCPU()
 		serveLoopback(t, 5)
 	}
 	h := r.Stop()
@@ -160,31 +173,27 @@ func TestSampleHost(t *testing.T) {
 }
 
 func TestSampleHostBadInput(t *testing.T) {
-	if _, err := StartHost(context.Background(), HostOptions{Interval: -time.Second}); err == nil {
+	if _, err := Start(context.Background(), Options{Interval: -time.Second}); err == nil {
 		t.Error("negative interval accepted")
 	}
-	if _, err := StartHost(context.Background(), HostOptions{TargetURL: "localhost:1"}); err == nil ||
+	if _, err := Start(context.Background(), Options{TargetURL: "localhost:1"}); err == nil ||
 		!strings.Contains(err.Error(), "target host metrics address") {
 		t.Errorf("bad target address: error = %v", err)
 	}
-	// A process that does not exist: SampleHost never fails, it warns.
-	ctx, cancel := context.WithCancel(context.Background())
-	r := SampleHost(ctx, 10*time.Millisecond, 1<<30)
-	cancel()
-	h := r.Stop()
-	if len(h.Warnings) != 1 || !strings.Contains(h.Warnings[0], "process") {
-		t.Errorf("warnings: %q", h.Warnings)
+	if _, err := Start(context.Background(), Options{PID: 1 << 30}); err == nil ||
+		!strings.Contains(err.Error(), "process") {
+		t.Errorf("a process that does not exist: error = %v", err)
 	}
 }
 
 func TestHostHandlerAndPoll(t *testing.T) {
 	mux := http.NewServeMux()
-	mux.Handle(HostPath, HostHandler())
+	mux.Handle(Path, Handler())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 
 	// One GET: a sample as JSON.
-	resp, err := http.Get(srv.URL + HostPath)
+	resp, err := http.Get(srv.URL + Path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,12 +201,12 @@ func TestHostHandlerAndPoll(t *testing.T) {
 	err = json.NewDecoder(resp.Body).Decode(&one)
 	resp.Body.Close()
 	if err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
-		t.Fatalf("GET %s: %v %v %q", HostPath, resp.Status, err, resp.Header.Get("Content-Type"))
+		t.Fatalf("GET %s: %v %v %q", Path, resp.Status, err, resp.Header.Get("Content-Type"))
 	}
 	if one.MemTotalBytes == 0 || len(one.PerCore) == 0 || one.Cores == 0 {
 		t.Errorf("sample lacks data: %+v", one)
 	}
-	resp, err = http.Post(srv.URL+HostPath, "text/plain", nil)
+	resp, err = http.Post(srv.URL+Path, "text/plain", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,13 +216,13 @@ func TestHostHandlerAndPoll(t *testing.T) {
 	}
 
 	// The recorder polls it.
-	u, err := HostURL(srv.URL)
-	if err != nil || u != srv.URL+HostPath {
-		t.Fatalf("HostURL(%q) = %q, %v", srv.URL, u, err)
+	u, err := URL(srv.URL)
+	if err != nil || u != srv.URL+Path {
+		t.Fatalf("URL(%q) = %q, %v", srv.URL, u, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	r, err := StartHost(ctx, HostOptions{Interval: 50 * time.Millisecond, TargetURL: u})
+	r, err := Start(ctx, Options{Interval: 50 * time.Millisecond, TargetURL: u})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +243,7 @@ func TestPollNotAHostHandler(t *testing.T) {
 		io.WriteString(w, "<html>hello</html>")
 	}))
 	t.Cleanup(srv.Close)
-	r, err := StartHost(context.Background(), HostOptions{Interval: 20 * time.Millisecond, TargetURL: srv.URL})
+	r, err := Start(context.Background(), Options{Interval: 20 * time.Millisecond, TargetURL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +263,7 @@ func BenchmarkSample(b *testing.B) {
 		every int
 	}{{"default", 0}, {"no-states", -1}} {
 		b.Run(bc.name, func(b *testing.B) {
-			s, err := newSampler(context.Background(), HostOptions{TCPStatesEvery: bc.every})
+			s, err := newSampler(context.Background(), Options{TCPStatesEvery: bc.every})
 			if err != nil {
 				b.Fatal(err)
 			}
