@@ -15,19 +15,22 @@
 // results' types only.
 //
 // Sampling runs inside the load generator, so it is kept cheap (see
-// BenchmarkSample): about 0.17 ms a sample on a 2-core VM. Counting TCP
-// sockets by state walks the kernel's socket table (sock_diag, as ss(8)
+// BenchmarkSample): about 0.2 ms a sample on a quiet 2-core VM. Counting
+// TCP sockets by state walks the kernel's socket table (sock_diag, as ss(8)
 // does, about 2 ms with 14,000 TIME_WAIT sockets), so it is done in one
-// sample of ten (Options.TCPStatesEvery), for about 0.37 ms a sample on
+// sample of ten (Options.TCPStatesEvery), for about 0.4 ms a sample on
 // average. The readers yield the processor between their steps, so that a
 // sample does not hold a core a generator needs for a whole half
 // millisecond.
 //
-// Every counter is read under Options.ProcRoot ("/proc"), as node_exporter's
-// --path.procfs, so tests read the fixtures in testdata/proc. gopsutil reads
-// CPU, load, memory, network and process counters; the TCP counters of
-// net/snmp, net/netstat and net/sockstat, and the socket states of net/tcp
-// when sock_diag is refused, are read in procfs.go.
+// Every file is read under Options.ProcRoot ("/proc"), as node_exporter's
+// --path.procfs, so tests read the fixtures in testdata/proc; sock_diag,
+// not a file, is asked only when the root is /proc. gopsutil reads CPU,
+// load, memory, network and process counters, and
+// github.com/prometheus/procfs the TCP counters of net/snmp, net/netstat
+// and net/sockstat (tcp.go). Only the socket states of net/tcp, read when
+// sock_diag is refused, have a scanner of their own, bounded by
+// Options.MaxTCPSockets.
 //
 // A sample that fails in part is still recorded, with the counters it
 // could read, and the failure becomes one warning per source in

@@ -5,10 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"io"
-	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,69 +14,6 @@ import (
 
 	"github.com/perf-tools/perf/results"
 )
-
-const fixtureProc = "testdata/proc"
-
-func TestReadTCPCountersFixture(t *testing.T) {
-	c, err := readTCPCounters(fixtureProc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := tcpCounters{retransSegs: 7, outSegs: 600, activeOpens: 11, passiveOpens: 12,
-		attemptFails: 13, estabResets: 14, currEstab: 3, listenOverflows: 21, listenDrops: 22}
-	if c != want {
-		t.Errorf("got %+v, want %+v", c, want)
-	}
-}
-
-func TestSectionValuesErrors(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"Tcp: A B\nTcp: 1\n", "2 fields but 1 values"},
-		{"Tcp: A B\nTcp: 1 2\n", "no field RetransSegs"},
-		{"Udp: A\nUdp: 1\n", "no Tcp: section"},
-		{"Tcp: RetransSegs\nTcp: x\n", "field RetransSegs"},
-	} {
-		_, err := sectionValues([]byte(tc.in), "Tcp:", "RetransSegs")
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("sectionValues(%q) error = %v, want %q", tc.in, err, tc.want)
-		}
-	}
-}
-
-func TestSockstatFixture(t *testing.T) {
-	s, err := readSockstat(fixtureProc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := (sockstat{inuse: 7, orphan: 1, tw: 2, alloc: 6}); s != want {
-		t.Errorf("got %+v, want %+v", s, want)
-	}
-}
-
-func TestCountTCPStatesFixture(t *testing.T) {
-	st, trunc, err := countTCPStates(fixtureProc, 100, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]int64{"LISTEN": 2, "ESTABLISHED": 2, "TIME_WAIT": 1, "CLOSE_WAIT": 1}
-	if !maps.Equal(st, want) || trunc {
-		t.Errorf("got %v truncated=%v, want %v", st, trunc, want)
-	}
-	st, trunc, err = countTCPStates(fixtureProc, 3, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := map[string]int64{"LISTEN": 1, "ESTABLISHED": 2}; !maps.Equal(st, want) || !trunc {
-		t.Errorf("bounded: got %v truncated=%v, want %v truncated", st, trunc, want)
-	}
-
-	bad := t.TempDir()
-	os.MkdirAll(filepath.Join(bad, "net"), 0o755)
-	os.WriteFile(filepath.Join(bad, "net", "tcp"), []byte("header\n   0: 0100007F:1F90 00000000:0000 ZZ 0\n"), 0o644)
-	if _, _, err := countTCPStates(bad, 100, nil); err == nil || !strings.Contains(err.Error(), "malformed socket state") {
-		t.Errorf("malformed tcp: error = %v", err)
-	}
-}
 
 // burnCPU keeps a core busy for a moment; sink keeps the work from being
 // optimised away.
@@ -251,28 +186,5 @@ func TestPollNotAHostHandler(t *testing.T) {
 	h := r.Stop()
 	if len(h.Target) != 0 || len(h.Warnings) != 1 || !strings.Contains(h.Warnings[0], "not a host sample") {
 		t.Errorf("target %d samples, warnings %q", len(h.Target), h.Warnings)
-	}
-}
-
-// BenchmarkSample measures one host sample, the cost the recorder adds to
-// the load generator once a second: "default" counts TCP states in one
-// sample of ten, as the recorder does; "no-states" never counts them.
-func BenchmarkSample(b *testing.B) {
-	for _, bc := range []struct {
-		name  string
-		every int
-	}{{"default", 0}, {"no-states", -1}} {
-		b.Run(bc.name, func(b *testing.B) {
-			s, err := newSampler(context.Background(), Options{TCPStatesEvery: bc.every})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := s.sample(); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
 	}
 }

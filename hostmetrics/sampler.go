@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/perf-tools/perf/results"
+	"github.com/prometheus/procfs"
 	"github.com/shirou/gopsutil/v4/common"
 	"github.com/shirou/gopsutil/v4/cpu"
 	"github.com/shirou/gopsutil/v4/load"
@@ -36,6 +37,9 @@ type reading struct {
 type sampler struct {
 	env       context.Context // carries gopsutil's procfs root; no deadline
 	root      string
+	fs        procfs.FS
+	self      procfs.Proc // whose net/snmp and net/netstat are this host's
+	selfErr   error       // why self could not be resolved
 	proc      *process.Process
 	cores     int
 	affinity  map[string]bool // names ("cpu3") of the cores the process may run on; nil: all
@@ -77,6 +81,12 @@ func newSampler(ctx context.Context, opts Options) (*sampler, error) {
 	if s.cores <= 0 {
 		s.cores = runtime.NumCPU()
 	}
+	fs, err := procfs.NewFS(s.root)
+	if err != nil {
+		return nil, fmt.Errorf("host metrics: %w", err)
+	}
+	s.fs = fs
+	s.self, s.selfErr = fs.Self()
 	s.env = context.WithValue(context.WithoutCancel(ctx), common.EnvKey, common.EnvMap{common.HostProcEnvKey: s.root})
 	p, err := process.NewProcessWithContext(s.env, pid)
 	if err != nil {
@@ -115,7 +125,9 @@ func (s *sampler) read() (reading, error) {
 		rd.net, rd.haveNet = n[0], true
 	}
 	runtime.Gosched()
-	if c, err := readTCPCounters(s.root); err != nil {
+	if s.selfErr != nil {
+		errs = append(errs, fmt.Errorf("tcp counters: %w", s.selfErr))
+	} else if c, err := readTCPCounters(s.self); err != nil {
 		errs = append(errs, err)
 	} else {
 		rd.tcp, rd.haveTCP = c, true
@@ -204,7 +216,7 @@ func (s *sampler) sample() (results.HostSample, error) {
 		}
 	}
 	runtime.Gosched()
-	if ss, err := readSockstat(s.root); err == nil {
+	if ss, err := readSockstat(s.fs); err == nil {
 		smp.TCP.InUse, smp.TCP.Orphan, smp.TCP.TimeWait, smp.TCP.Alloc = ss.inuse, ss.orphan, ss.tw, ss.alloc
 	} else {
 		errs = append(errs, err)
