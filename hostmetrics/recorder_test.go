@@ -1,7 +1,6 @@
 package hostmetrics
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"io"
@@ -15,6 +14,11 @@ import (
 	"github.com/perf-tools/perf/results"
 )
 
+// waitLimit bounds every wait for a sample: far more than the few
+// intervals a test waits for, so that reaching it means the event did not
+// come.
+const waitLimit = 10 * time.Second
+
 // burnCPU keeps a core busy for a moment; sink keeps the work from being
 // optimised away.
 func burnCPU() {
@@ -27,43 +31,79 @@ func burnCPU() {
 
 var sink byte
 
-// serveLoopback starts a server on 127.0.0.1:0 and sends n requests to it,
-// so the loopback counters and the TCP states have something to show.
-func serveLoopback(t *testing.T, n int) {
+// loopbackServer starts a server on 127.0.0.1:0 that answers 4 KiB, so
+// that the loopback counters and the TCP states have something to show.
+func loopbackServer(t *testing.T) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Write(make([]byte, 4096))
 	}))
 	t.Cleanup(srv.Close)
-	for range n {
-		resp, err := http.Get(srv.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
+	return srv.URL
 }
 
-func TestSampleHost(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	r, err := Start(ctx, Options{Interval: 100 * time.Millisecond})
+func get(t *testing.T, url string) {
+	t.Helper()
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Burn CPU and send loopback traffic while it samples.
-	deadline := time.Now().Add(500 * time.Millisecond)
-	for time.Now().Before(deadline) {
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
+
+// startWatched starts a recorder that signals on the returned channel
+// after each sample or poll it records; signals not yet received merge
+// into one.
+func startWatched(t *testing.T, opts Options) (*Recorder, <-chan struct{}) {
+	t.Helper()
+	taken := make(chan struct{}, 1)
+	r, err := start(t.Context(), opts, func() {
+		select {
+		case taken <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Stop() })
+	return r, taken
+}
+
+// waitFor waits, after each sample or poll r takes, until done holds for
+// r's samples, and fails the test if that takes waitLimit.
+func waitFor(t *testing.T, r *Recorder, taken <-chan struct{}, what string, done func(*results.HostSamples) bool) {
+	t.Helper()
+	limit := time.After(waitLimit)
+	for !done(r.Samples()) {
+		select {
+		case <-taken:
+		case <-limit:
+			h := r.Samples()
+			t.Fatalf("after %v: want %s; have %d samples, %d target samples, warnings %q",
+				waitLimit, what, len(h.Generator), len(h.Target), h.Warnings)
+		}
+	}
+}
+
+func TestStart(t *testing.T) {
+	r, _ := startWatched(t, Options{Interval: 100 * time.Millisecond})
+	// Burn CPU and send loopback traffic until it has taken 3 samples.
+	url := loopbackServer(t)
+	limit := time.Now().Add(waitLimit)
+	for len(r.Samples().Generator) < 3 {
+		if time.Now().After(limit) {
+			t.Fatalf("%d samples after %v at 100ms, want 3", len(r.Samples().Generator), waitLimit)
+		}
 		burnCPU()
-		serveLoopback(t, 5)
+		for range 5 {
+			get(t, url)
+		}
 	}
 	h := r.Stop()
 	if len(h.Warnings) != 0 {
 		t.Errorf("warnings: %q", h.Warnings)
-	}
-	if len(h.Generator) < 3 {
-		t.Fatalf("%d samples in 500ms at 100ms, want >= 3", len(h.Generator))
 	}
 	var rx, cpuMax float64
 	for i, s := range h.Generator {
@@ -107,21 +147,21 @@ func TestSampleHost(t *testing.T) {
 	}
 }
 
-func TestSampleHostBadInput(t *testing.T) {
-	if _, err := Start(context.Background(), Options{Interval: -time.Second}); err == nil {
+func TestStartBadInput(t *testing.T) {
+	if _, err := Start(t.Context(), Options{Interval: -time.Second}); err == nil {
 		t.Error("negative interval accepted")
 	}
-	if _, err := Start(context.Background(), Options{TargetURL: "localhost:1"}); err == nil ||
+	if _, err := Start(t.Context(), Options{TargetURL: "localhost:1"}); err == nil ||
 		!strings.Contains(err.Error(), "target host metrics address") {
 		t.Errorf("bad target address: error = %v", err)
 	}
-	if _, err := Start(context.Background(), Options{PID: 1 << 30}); err == nil ||
+	if _, err := Start(t.Context(), Options{PID: 1 << 30}); err == nil ||
 		!strings.Contains(err.Error(), "process") {
 		t.Errorf("a process that does not exist: error = %v", err)
 	}
 }
 
-func TestHostHandlerAndPoll(t *testing.T) {
+func TestHandlerAndPoll(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle(Path, Handler())
 	srv := httptest.NewServer(mux)
@@ -155,16 +195,11 @@ func TestHostHandlerAndPoll(t *testing.T) {
 	if err != nil || u != srv.URL+Path {
 		t.Fatalf("URL(%q) = %q, %v", srv.URL, u, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	r, err := Start(ctx, Options{Interval: 50 * time.Millisecond, TargetURL: u})
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(400 * time.Millisecond) // let it take a few samples
+	r, taken := startWatched(t, Options{Interval: 50 * time.Millisecond, TargetURL: u})
+	waitFor(t, r, taken, "2 target samples", func(h *results.HostSamples) bool { return len(h.Target) >= 2 })
 	h := r.Stop()
-	if len(h.Target) < 2 || len(h.Warnings) != 0 {
-		t.Fatalf("%d target samples, warnings %q", len(h.Target), h.Warnings)
+	if len(h.Warnings) != 0 {
+		t.Fatalf("warnings %q", h.Warnings)
 	}
 	for i, s := range h.Target {
 		if s.MemTotalBytes == 0 || (i > 0 && s.T <= h.Target[i-1].T) {
@@ -173,16 +208,13 @@ func TestHostHandlerAndPoll(t *testing.T) {
 	}
 }
 
-func TestPollNotAHostHandler(t *testing.T) {
+func TestPollNotAHandler(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, "<html>hello</html>")
 	}))
 	t.Cleanup(srv.Close)
-	r, err := Start(context.Background(), Options{Interval: 20 * time.Millisecond, TargetURL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(150 * time.Millisecond)
+	r, taken := startWatched(t, Options{Interval: 20 * time.Millisecond, TargetURL: srv.URL})
+	waitFor(t, r, taken, "a warning", func(h *results.HostSamples) bool { return len(h.Warnings) > 0 })
 	h := r.Stop()
 	if len(h.Target) != 0 || len(h.Warnings) != 1 || !strings.Contains(h.Warnings[0], "not a host sample") {
 		t.Errorf("target %d samples, warnings %q", len(h.Target), h.Warnings)
