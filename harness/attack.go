@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/perf-tools/perf/harness/capture"
+	"github.com/perf-tools/perf/hostmetrics"
 	"github.com/perf-tools/perf/results"
 )
 
@@ -182,7 +182,7 @@ func Attack(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	a.cutoff.Store(int64(a.end))
 	a.precise = o.PlannedRate() <= preciseSleepRate
-	a.cpu.cores = float64(capture.UsableCores())
+	a.cpu.cores = float64(hostmetrics.UsableCores())
 	return a.run(ctx)
 }
 

@@ -45,9 +45,9 @@
 //
 // Attack is the engine alone. Run is the data path of perf attack around
 // it: it creates the run directory through a results.Writer, which takes
-// every interval as it closes; samples the host (host.json) and captures
-// the target's and its own profiles over the measured window (package
-// capture); raises the GC target while it sends; judges the generator's
+// every interval as it closes; samples the host into host.json (package
+// hostmetrics) and captures the target's and its own profiles over the
+// measured window (package capture); raises the GC target while it sends; judges the generator's
 // health from its CPU over the window (Health); and closes the writer with
 // the summary (run.json, SLO verdicts) and the pages the caller renders.
 // A rate schedule or a search runs its attacks through Run the same way.

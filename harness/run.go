@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/perf-tools/perf/harness/capture"
+	"github.com/perf-tools/perf/hostmetrics"
 	"github.com/perf-tools/perf/results"
 )
 
@@ -131,7 +132,7 @@ type evidence struct {
 	ctx      context.Context
 	o        RunOptions
 	pprofDir string
-	host     *capture.HostRecorder
+	host     *hostmetrics.Recorder
 	// profiles hands the target profiles' warnings from the goroutine
 	// that fetches them; it holds nil until a fetch starts.
 	profiles chan []string
@@ -140,7 +141,7 @@ type evidence struct {
 }
 
 func startEvidence(ctx context.Context, o RunOptions, dir string) (*evidence, error) {
-	host, err := capture.StartHost(ctx, capture.HostOptions{TargetURL: o.TargetHostURL})
+	host, err := hostmetrics.Start(ctx, hostmetrics.Options{TargetURL: o.TargetHostURL})
 	if err != nil {
 		return nil, err
 	}

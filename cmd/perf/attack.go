@@ -16,6 +16,7 @@ import (
 
 	"github.com/perf-tools/perf/harness"
 	"github.com/perf-tools/perf/harness/capture"
+	"github.com/perf-tools/perf/hostmetrics"
 	"github.com/perf-tools/perf/report"
 	"github.com/perf-tools/perf/results"
 	"github.com/perf-tools/perf/tuning"
@@ -194,7 +195,7 @@ func (o *attackOptions) plan() (*harness.RunOptions, error) {
 		}
 	}
 	if o.targetHost != "" {
-		if p.TargetHostURL, err = capture.HostURL(o.targetHost); err != nil {
+		if p.TargetHostURL, err = hostmetrics.URL(o.targetHost); err != nil {
 			return nil, fmt.Errorf("--target-host-metrics: %w", err)
 		}
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/perf-tools/perf/harness/capture"
+	"github.com/perf-tools/perf/hostmetrics"
 	"github.com/perf-tools/perf/service"
 	"github.com/perf-tools/perf/tuning"
 )
@@ -292,7 +292,7 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		MaxHeaderBytes:    opts.MaxHeaderBytes,
 		ShutdownGrace:     opts.ShutdownGrace,
 		ErrorLog:          log.New(stderr, "http: ", 0),
-		AdminHandlers:     map[string]http.Handler{capture.HostPath: capture.HostHandler()},
+		AdminHandlers:     map[string]http.Handler{hostmetrics.Path: hostmetrics.Handler()},
 	})
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()

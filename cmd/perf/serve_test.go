@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/perf-tools/perf/harness/capture"
+	"github.com/perf-tools/perf/hostmetrics"
 	"github.com/perf-tools/perf/service"
 )
 
@@ -214,13 +214,13 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	// The admin listener serves this host's samples for perf attack
 	// --target-host-metrics; the public one does not.
-	code, body = httpGetBody(t, p.adminURL+capture.HostPath)
+	code, body = httpGetBody(t, p.adminURL+hostmetrics.Path)
 	var sample map[string]any
 	if err := json.Unmarshal(body, &sample); code != 200 || err != nil || len(sample) == 0 {
-		t.Errorf("admin %s: %d %q (%v), want a JSON host sample", capture.HostPath, code, body, err)
+		t.Errorf("admin %s: %d %q (%v), want a JSON host sample", hostmetrics.Path, code, body, err)
 	}
-	if code, _ := httpGetBody(t, p.publicURL+capture.HostPath); code != 404 {
-		t.Errorf("public %s: %d, want 404", capture.HostPath, code)
+	if code, _ := httpGetBody(t, p.publicURL+hostmetrics.Path); code != 404 {
+		t.Errorf("public %s: %d, want 404", hostmetrics.Path, code)
 	}
 	// The host's tuning drift is one line on stderr.
 	if !regexp.MustCompile(`(?m)^tuning: server-latency: (ok|\d+ of \d+ settings drift \(perf tune check server-latency\)|cannot check this host: .+)$`).MatchString(p.log()) {
