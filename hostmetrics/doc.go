@@ -19,9 +19,9 @@
 // work): about 0.5 ms a sample without counting sockets by state, and 0.9
 // ms on average with the default count. Counting TCP sockets by state
 // walks the kernel's socket table (sock_diag, as ss(8) does), so it is
-// done in one sample of ten (Options.TCPStatesEvery) on average. The readers yield the processor between their steps, so that a
-// sample does not hold a core a generator needs for a whole half
-// millisecond.
+// done in one sample of ten (Options.TCPStatesEvery). The readers yield
+// the processor between their steps, so that a sample does not hold a
+// core a generator needs for a whole half millisecond.
 //
 // Every file is read under Options.ProcRoot ("/proc"), as node_exporter's
 // --path.procfs, so tests read the fixtures in testdata/proc; sock_diag,
