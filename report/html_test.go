@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perf-tools/perf/internal/testenv"
 	"github.com/perf-tools/perf/results"
 )
 
@@ -359,7 +360,7 @@ func chromium(t *testing.T) string {
 			return p
 		}
 	}
-	t.Skip("no chromium on PATH (Debian: apt-get install chromium; .ci/run installs it)")
+	testenv.SkipOrFail(t, testenv.Chromium, "no chromium on PATH (Debian: apt-get install chromium; .ci/run installs it)")
 	return ""
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perf-tools/perf/internal/testenv"
 	"github.com/perf-tools/perf/results/resultstest"
 )
 
@@ -16,7 +17,7 @@ import (
 // percentiles agree with Summarize of the same data, warm-up excluded.
 func TestHlogJavaReference(t *testing.T) {
 	if _, ok := resultstest.Jar(); !ok {
-		t.Skip("java or HdrHistogram's jar is absent (install default-jre-headless and libhdrhistogram-java)")
+		testenv.SkipOrFail(t, testenv.Java, "java or HdrHistogram's jar is absent (install default-jre-headless and libhdrhistogram-java)")
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	lognormal := func(int) time.Duration {

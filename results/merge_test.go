@@ -14,6 +14,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/perf-tools/perf/internal/testenv"
 	"github.com/perf-tools/perf/results/resultstest"
 )
 
@@ -343,7 +344,7 @@ func TestMergeBadInput(t *testing.T) {
 // HistogramLogProcessor: it reads every merged sample.
 func TestMergeJavaReader(t *testing.T) {
 	if _, ok := resultstest.Jar(); !ok {
-		t.Skip("java or HdrHistogram's jar is absent")
+		testenv.SkipOrFail(t, testenv.Java, "java or HdrHistogram's jar is absent")
 	}
 	tmp := t.TempDir()
 	t0 := time.Date(2026, 11, 27, 10, 0, 0, 300e6, time.UTC)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/perf-tools/perf/internal/testenv"
 )
 
 // JarPaths are the places HdrHistogram's jar is looked for, after the
@@ -56,7 +58,7 @@ func JavaTotals(t testing.TB, hlog, tag string, startSec float64) Totals {
 	t.Helper()
 	jar, ok := Jar()
 	if !ok {
-		t.Skip("java or HdrHistogram's jar is absent (install default-jre-headless and libhdrhistogram-java, or set PERF_HDRHISTOGRAM_JAR)")
+		testenv.SkipOrFail(t, testenv.Java, "java or HdrHistogram's jar is absent (install default-jre-headless and libhdrhistogram-java, or set PERF_HDRHISTOGRAM_JAR)")
 	}
 	out := filepath.Join(t.TempDir(), "processed")
 	args := []string{"-cp", jar, "org.HdrHistogram.HistogramLogProcessor",

@@ -2,6 +2,7 @@ package tuningtest
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -9,6 +10,8 @@ import (
 	"runtime"
 	"syscall"
 	"testing"
+
+	"github.com/perf-tools/perf/internal/testenv"
 )
 
 // NobodyID is the uid and gid the sandboxed command has outside its user
@@ -57,15 +60,16 @@ func Executable(t testing.TB, path, dir string) string {
 
 // Sandbox returns cmd set up to start in a new user and network namespace
 // as the unprivileged NobodyID. It skips the test, with the reason, where
-// that cannot work: not Linux, or not root (only root may map another uid).
-// Start reports a kernel that refuses the namespaces; see Start.
+// that cannot work: not Linux, or not root (only root may map another uid);
+// it fails the test instead when PERF_TEST_REQUIRE requires netns (see
+// package testenv). Run reports a kernel that refuses the namespaces.
 func Sandbox(t testing.TB, cmd *exec.Cmd) *exec.Cmd {
 	t.Helper()
 	if runtime.GOOS != "linux" {
-		t.Skip("network namespaces are Linux only")
+		testenv.SkipOrFail(t, testenv.Netns, "network namespaces are Linux only")
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("mapping the sandbox to uid 65534 needs root; run the tests as root (the host is not changed)")
+		testenv.SkipOrFail(t, testenv.Netns, "mapping the sandbox to uid 65534 needs root; run the tests as root (the host is not changed)")
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags:                 syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET,
@@ -90,13 +94,14 @@ func Protected() bool {
 
 // Run starts a sandboxed cmd and waits for it, returning its combined
 // output and error. It skips the test when the kernel refuses to create the
-// namespaces (user namespaces disabled, a seccomp filter, ...).
+// namespaces (user namespaces disabled, a seccomp filter, ...), or fails it
+// when PERF_TEST_REQUIRE requires netns.
 func Run(t testing.TB, cmd *exec.Cmd) ([]byte, error) {
 	t.Helper()
 	out, err := cmd.CombinedOutput()
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) {
-		t.Skipf("the kernel refuses a new user and network namespace: %v", err)
+		testenv.SkipOrFail(t, testenv.Netns, fmt.Sprintf("the kernel refuses a new user and network namespace: %v", err))
 	}
 	return out, err
 }
