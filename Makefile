@@ -7,7 +7,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DEMO_DIR  ?= $(CURDIR)/perf-demo
 SEED      ?= 100000
 
-.PHONY: all build test vet fmt-check unit fuzz bench serve demo clean
+.PHONY: all build test vet fmt-check unit fuzz bench serve demo compare-peers clean
 
 all: build
 
@@ -113,3 +113,14 @@ clean:
 # demo: the main job on embedded defaults: build, seed, serve, attack, report.
 demo: build
 	scripts/demo.sh $(BIN)
+
+# compare-peers: perf beside wrk, nginx, vegeta, fortio and a Go
+# hello-world, each side on one core, as the README's figures were
+# measured (scripts/compare-peers.sh says how). COMPARE picks the
+# measurements (serve, gen, cost); DURATION, RATES, ROUNDS and the other
+# settings the script lists pass through the environment. The first run
+# installs the peers (wrk, nginx, jq from apt as root; vegeta and fortio
+# with go install into ~/.cache/perf-peers-compare).
+COMPARE ?= serve gen cost
+compare-peers: build
+	PERF=$(BIN) scripts/compare-peers.sh $(COMPARE)
