@@ -215,9 +215,9 @@ wrk_rps() {
 }
 
 # attack TOOL RATE URL: one open-model run of TOOL at RATE requests/s
-# against URL; prints "ACHIEVED FAILED": achieved requests/s and the
+# against URL; prints "ACHIEVED FAILED [WHY]": achieved requests/s and the
 # requests that failed (perf adds one when its run is invalid: a generator
-# that could not keep the plan did not hold the rate).
+# that could not keep the plan did not hold the rate; WHY is perf's reason).
 #
 # vegeta and fortio get 32 connections (vegeta: 32 workers that never grow,
 # so it cannot hide lateness behind thousands of goroutines); perf sizes its
@@ -238,7 +238,7 @@ attack() {
       # Exit 5 (invalid run) is a result here, not a failure of the script.
       on_gen "$PERF" attack --rate "$rate" --duration "$DURATION" --url "$url" \
         --output json --out-dir "$out/perf-results" >"$out/perf.json" 2>"$out/perf.err" || true
-      jq -r '"\(.rate.achieved) \(.errors + (if .valid then 0 else 1 end))"' "$out/perf.json" ;;
+      jq -r '"\(.rate.achieved) \(.errors + (if .valid then 0 else 1 end)) \(.invalid_reasons // [] | join("; "))"' "$out/perf.json" ;;
   esac
 }
 
@@ -250,12 +250,12 @@ holds() { awk -v r="$1" -v a="$2" -v f="$3" 'BEGIN { exit !(a >= 0.98 * r && f =
 # until one is not held. A step that misses is tried once more, for every
 # tool alike, so one noisy second does not end the search.
 highest_rate() {
-  local best=0 rate try held achieved failed
+  local best=0 rate try held achieved failed why
   for rate in $RATES; do
     held=0
     for try in 1 2; do
-      read -r achieved failed < <(attack "$1" "$rate" "$2") || { achieved=0 failed=unreadable; }
-      note "  $1 at $rate/s (try $try): achieved $achieved/s, failed $failed"
+      read -r achieved failed why < <(attack "$1" "$rate" "$2") || { achieved=0 failed=unreadable; }
+      note "  $1 at $rate/s (try $try): achieved $achieved/s, failed $failed${why:+ (invalid: $why)}"
       if holds "$rate" "$achieved" "$failed"; then held=1; break; fi
     done
     [ "$held" = 1 ] || break
