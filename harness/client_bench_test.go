@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"bufio"
 	"io"
 	"net"
 	"strings"
@@ -9,46 +8,9 @@ import (
 	"time"
 )
 
-// repeatReader reads data over and over, without end: a connection whose
-// peer always has the next response ready.
-type repeatReader struct {
-	data []byte
-	off  int
-}
-
-func (r *repeatReader) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		c := copy(p[n:], r.data[r.off:])
-		n += c
-		r.off = (r.off + c) % len(r.data)
-	}
-	return n, nil
-}
-
 // serveResponse is the head of a response of perf serve, whose 1 KiB
-// body follows.
+// body follows (as in http1's BenchmarkReadResponse).
 const serveResponse = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1024\r\nDate: Mon, 02 Jan 2006 15:04:05 GMT\r\n\r\n"
-
-// BenchmarkReadResponse measures parsing one response as perf attack's
-// client does, its body discarded: the client's share of a request's CPU
-// without the system calls.
-func BenchmarkReadResponse(b *testing.B) {
-	for _, bc := range []struct{ name, resp string }{
-		{"length", serveResponse + strings.Repeat("x", 1024)},
-		{"chunked", "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n" + strings.Repeat("x", 1024) + "\r\n0\r\n\r\n"},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			br := bufio.NewReaderSize(&repeatReader{data: []byte(bc.resp)}, readBufferSize)
-			b.ReportAllocs()
-			for b.Loop() {
-				if resp, err := readResponse(br, false); err != nil || resp.code != 200 {
-					b.Fatalf("%d, %v", resp.code, err)
-				}
-			}
-		})
-	}
-}
 
 // BenchmarkRoundTrip measures one request of the client over a loopback
 // connection to a server that answers every request with the same canned

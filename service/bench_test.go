@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bufio"
 	"context"
 	"path/filepath"
 	"strconv"
@@ -73,37 +72,5 @@ func BenchmarkSeed(b *testing.B) {
 			b.Fatal(err)
 		}
 		st.Close()
-	}
-}
-
-// repeatReader reads data over and over, without end: a client that
-// always has the next request ready.
-type repeatReader struct {
-	data []byte
-	off  int
-}
-
-func (r *repeatReader) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		c := copy(p[n:], r.data[r.off:])
-		n += c
-		r.off = (r.off + c) % len(r.data)
-	}
-	return n, nil
-}
-
-// BenchmarkReadHead measures parsing one request as perf attack sends it:
-// the request parser's share of a read, without the system calls.
-func BenchmarkReadHead(b *testing.B) {
-	const req = "GET /v1/items/12345 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: perf\r\n\r\n"
-	br := bufio.NewReaderSize(&repeatReader{data: []byte(req)}, wireReadBuf)
-	rr := reqReader{br: br, max: DefaultMaxHeaderBytes}
-	var r request
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := rr.readHead(&r); err != nil || len(r.path) != len("/v1/items/12345") {
-			b.Fatalf("%q, %v", r.path, err)
-		}
 	}
 }
