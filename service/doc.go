@@ -49,5 +49,10 @@
 // value size, so two stores seeded alike serve identical bytes.
 //
 // The package must not know about cobra, flags, environment variables or exit
-// codes; that is cmd/perf's business. It never logs and never exits.
+// codes; that is cmd/perf's business, nor about the load generator (package
+// harness and below), which it never imports. It never exits. It logs only
+// what a server cannot return to anyone, as net/http does: failures to
+// accept a connection on the public listener (retried after a pause) and
+// the admin http.Server's own errors, to Options.ErrorLog, or to the log
+// package's standard logger when that is nil.
 package service
