@@ -2,19 +2,17 @@ package harness
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"errors"
-	"fmt"
-	"io"
 	"net"
-	"strconv"
 	"time"
+
+	"github.com/perf-tools/perf/internal/http1"
 )
 
 // The client is a minimal HTTP/1.1 client: one connection per worker, the
 // request written with one write from a prebuilt buffer, the response parsed
-// in place from a bufio.Reader and its body discarded. It exists because
+// in place by http1.ResponseReader and its body discarded. It exists because
 // net/http's client costs several microseconds and several allocations per
 // request, which on one core is the difference between measuring the server
 // and measuring the generator. It speaks what load tests need: keep-alive,
@@ -24,32 +22,16 @@ import (
 // headers and a typical body in one read.
 const readBufferSize = 16 << 10
 
-// maxHeaderBytes bounds a response's header block.
-const maxHeaderBytes = 64 << 10
-
-var (
-	errMalformedStatus = errors.New("malformed HTTP status line")
-	errMalformedHeader = errors.New("malformed HTTP header")
-	errHeaderTooLarge  = errors.New("HTTP response headers too large")
-	errMalformedChunk  = errors.New("malformed chunked body")
-)
-
 // stage is how far a request got when it failed on the wire. It decides
 // whether the request may be sent again (see attack.send) and how the
 // failure is counted (see errorKind).
-type stage int
+type stage = http1.Stage
 
 const (
-	// stageUnwritten: writing the request failed before any byte of it
-	// went out, so the server cannot have seen it.
-	stageUnwritten stage = iota
-	// stageWait: the request was written (wholly or in part) and not one
-	// byte of a response arrived.
-	stageWait
-	// stageHead: the response was cut short in its status line or headers.
-	stageHead
-	// stageBody: the response was cut short in its body.
-	stageBody
+	stageUnwritten = http1.StageUnwritten
+	stageWait      = http1.StageWait
+	stageHead      = http1.StageHead
+	stageBody      = http1.StageBody
 )
 
 // wireError is a request that failed on the connection: the system's error
@@ -71,17 +53,10 @@ func (e *wireError) Error() string {
 
 func (e *wireError) Unwrap() error { return e.err }
 
-// at wraps a read error with the stage it happened in; protocol errors
-// (malformed responses) stay as they are.
-func at(st stage, err error) error {
-	if err == nil || errors.Is(err, errMalformedStatus) || errors.Is(err, errMalformedHeader) ||
-		errors.Is(err, errHeaderTooLarge) || errors.Is(err, errMalformedChunk) {
-		return err
-	}
-	if errors.Is(err, io.EOF) && st != stageWait {
-		err = io.ErrUnexpectedEOF
-	}
-	return &wireError{stage: st, err: err}
+// malformed reports whether err is a response that broke the protocol.
+func malformed(err error) bool {
+	return errors.Is(err, http1.ErrMalformedStatus) || errors.Is(err, http1.ErrMalformedHeader) ||
+		errors.Is(err, http1.ErrHeaderTooLarge) || errors.Is(err, http1.ErrMalformedChunk)
 }
 
 // endpoint is where requests go: a dial address plus TLS settings.
@@ -93,8 +68,8 @@ type endpoint struct {
 // conn is one keep-alive connection owned by one worker.
 type conn struct {
 	nc       net.Conn
-	br       *bufio.Reader
-	deadline time.Time // the deadline last set on nc
+	rr       http1.ResponseReader
+	deadline http1.Deadline // read and write
 }
 
 func dial(ep *endpoint, timeout time.Duration) (*conn, error) {
@@ -117,25 +92,28 @@ func dial(ep *endpoint, timeout time.Duration) (*conn, error) {
 		}
 		nc = tc
 	}
-	return &conn{nc: nc, br: bufio.NewReaderSize(nc, readBufferSize)}, nil
+	return newConn(nc), nil
+}
+
+func newConn(nc net.Conn) *conn {
+	return &conn{
+		nc:       nc,
+		rr:       http1.NewResponseReader(bufio.NewReaderSize(nc, readBufferSize)),
+		deadline: http1.NewDeadline(nc.SetDeadline),
+	}
 }
 
 func (c *conn) close() { c.nc.Close() }
 
-// setDeadline sets the connection's deadline to now+timeout. Moving a
-// deadline costs a runtime timer update, so it is only moved when it has
-// fallen more than a tenth of the timeout behind: each request still gets
-// at least 90% of the timeout, and the hot path saves the call.
+// setDeadline gives the request starting now timeout to finish. The
+// deadline moves only when it has fallen more than a tenth of the timeout
+// behind (see http1.Deadline): each request still gets at least 90% of
+// the timeout, and the hot path saves the timer update.
 func (c *conn) setDeadline(now time.Time, timeout time.Duration) error {
 	if timeout <= 0 {
 		return nil
 	}
-	want := now.Add(timeout)
-	if want.Sub(c.deadline) < timeout/10 {
-		return nil
-	}
-	c.deadline = want
-	return c.nc.SetDeadline(want)
+	return c.deadline.Near(now.Add(timeout), timeout)
 }
 
 // response is what the harness keeps of a response.
@@ -155,200 +133,16 @@ func (c *conn) roundTrip(req []byte, head bool) (response, error) {
 		}
 		return response{}, &wireError{stage: st, err: err}
 	}
-	return readResponse(c.br, head)
+	return c.readResponse(head)
 }
 
-// readResponse parses one HTTP/1.x response from br and discards its body.
-func readResponse(br *bufio.Reader, head bool) (response, error) {
-	var resp response
-	if _, err := br.Peek(1); err != nil {
-		return resp, at(stageWait, err) // not one byte of a response
+// readResponse reads one response and discards its body. A malformed
+// response fails with http1's error, a connection that failed with a
+// *wireError.
+func (c *conn) readResponse(head bool) (response, error) {
+	r, st, err := c.rr.ReadResponse(head)
+	if err != nil && !malformed(err) {
+		err = &wireError{stage: st, err: err}
 	}
-	line, err := readLine(br)
-	if err != nil {
-		return resp, at(stageHead, err)
-	}
-	// "HTTP/1.1 200 OK"
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
-		return resp, fmt.Errorf("%w: %q", errMalformedStatus, truncate(line))
-	}
-	code, ok := atoi3(line[9:12])
-	if !ok || (len(line) > 12 && line[12] != ' ') {
-		return resp, fmt.Errorf("%w: %q", errMalformedStatus, truncate(line))
-	}
-	resp.code = code
-	http10 := line[7] == '0'
-	resp.close = http10
-
-	contentLength := int64(-1)
-	chunked := false
-	total := len(line)
-	for {
-		line, err := readLine(br)
-		if err != nil {
-			return resp, at(stageHead, err)
-		}
-		if len(line) == 0 {
-			break
-		}
-		total += len(line)
-		if total > maxHeaderBytes {
-			return resp, errHeaderTooLarge
-		}
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 {
-			return resp, fmt.Errorf("%w: %q", errMalformedHeader, truncate(line))
-		}
-		name, value := line[:colon], bytes.TrimSpace(line[colon+1:])
-		switch {
-		case asciiEqualFold(name, "content-length"):
-			n, err := strconv.ParseInt(string(value), 10, 64)
-			if err != nil || n < 0 {
-				return resp, fmt.Errorf("%w: bad Content-Length %q", errMalformedHeader, truncate(value))
-			}
-			contentLength = n
-		case asciiEqualFold(name, "transfer-encoding"):
-			chunked = asciiContainsFold(value, "chunked")
-		case asciiEqualFold(name, "connection"):
-			if asciiContainsFold(value, "close") {
-				resp.close = true
-			} else if asciiContainsFold(value, "keep-alive") {
-				resp.close = false
-			}
-		}
-	}
-
-	switch {
-	case head || code == 204 || code == 304 || (code >= 100 && code < 200):
-		if code >= 100 && code < 200 && code != 101 {
-			// An interim response: the real one follows, and the server
-			// has seen the request, so its absence is no longer stageWait.
-			if _, err := br.Peek(1); err != nil {
-				return resp, at(stageHead, err)
-			}
-			return readResponse(br, head)
-		}
-		return resp, nil
-	case chunked:
-		return resp, at(stageBody, discardChunked(br))
-	case contentLength >= 0:
-		_, err := br.Discard(int(contentLength))
-		return resp, at(stageBody, err)
-	default:
-		// No length: the body runs until the server closes.
-		resp.close = true
-		_, err := io.Copy(io.Discard, br)
-		return resp, at(stageBody, err)
-	}
-}
-
-// readLine returns the next CRLF- or LF-terminated line without its ending.
-// The slice is valid until the next read from br.
-func readLine(br *bufio.Reader) ([]byte, error) {
-	line, err := br.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		line, err = readLongLine(br, line)
-	}
-	if err != nil {
-		if errors.Is(err, io.EOF) && len(line) > 0 {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, err
-	}
-	line = line[:len(line)-1]
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
-	}
-	return line, nil
-}
-
-// readLongLine goes on reading a line longer than br's buffer, whose start
-// is first, into a new buffer, up to maxHeaderBytes. It is the slow path of
-// readLine: a header line over the read buffer's 16 KiB is legal (vegeta
-// and fortio accept one of 20,000 bytes), only rare.
-func readLongLine(br *bufio.Reader, first []byte) ([]byte, error) {
-	line := append(make([]byte, 0, 2*len(first)), first...)
-	for {
-		more, err := br.ReadSlice('\n')
-		line = append(line, more...)
-		if len(line) > maxHeaderBytes {
-			return nil, errHeaderTooLarge
-		}
-		if !errors.Is(err, bufio.ErrBufferFull) {
-			return line, err
-		}
-	}
-}
-
-func discardChunked(br *bufio.Reader) error {
-	for {
-		line, err := readLine(br)
-		if err != nil {
-			return err
-		}
-		if i := bytes.IndexByte(line, ';'); i >= 0 {
-			line = line[:i]
-		}
-		line = bytes.TrimSpace(line)
-		size, err := strconv.ParseUint(string(line), 16, 63)
-		if err != nil {
-			return fmt.Errorf("%w: size %q", errMalformedChunk, truncate(line))
-		}
-		if size == 0 {
-			// Trailers, then an empty line.
-			for {
-				line, err := readLine(br)
-				if err != nil {
-					return err
-				}
-				if len(line) == 0 {
-					return nil
-				}
-			}
-		}
-		if _, err := br.Discard(int(size)); err != nil {
-			return err
-		}
-		line, err = readLine(br)
-		if err != nil {
-			return err
-		}
-		if len(line) != 0 {
-			return fmt.Errorf("%w: data longer than its size", errMalformedChunk)
-		}
-	}
-}
-
-func atoi3(b []byte) (int, bool) {
-	n := 0
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
-}
-
-// asciiEqualFold reports whether b equals lower (given in lower case),
-// ignoring ASCII case. The conversion of lower does not escape, so nothing
-// is allocated.
-func asciiEqualFold(b []byte, lower string) bool { return bytes.EqualFold(b, []byte(lower)) }
-
-// asciiContainsFold reports whether b contains lower (given in lower case),
-// ignoring ASCII case.
-func asciiContainsFold(b []byte, lower string) bool {
-	for i := 0; i+len(lower) <= len(b); i++ {
-		if asciiEqualFold(b[i:i+len(lower)], lower) {
-			return true
-		}
-	}
-	return false
-}
-
-func truncate(b []byte) []byte {
-	if len(b) > 64 {
-		return b[:64]
-	}
-	return b
+	return response{code: r.Code, close: r.Close}, err
 }

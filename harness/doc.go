@@ -11,7 +11,9 @@
 // that is already late. Requests go out through a lean HTTP/1.1 client, one
 // keep-alive connection per worker, because net/http's client costs more CPU
 // per request than the rest of the generator together, and a generator that
-// saturates measures itself.
+// saturates measures itself. The client (client.go) parses responses with
+// package internal/http1, which perf serve's server shares; the package
+// never imports the service.
 //
 // How a hit is timed: hit n is due at start + at(n), a pure function of the
 // plan (constantSchedule). A worker takes the next hit, sleeps until it is

@@ -14,6 +14,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/perf-tools/perf/internal/http1"
 	"github.com/perf-tools/perf/results"
 )
 
@@ -130,7 +131,7 @@ func (r *recorder) slotLocked(k int) *slot {
 // ended. A request that failed has no latency: only its send lag is kept.
 func (r *recorder) record(k int, intended, sent, done time.Time, code int, retried bool, err error) {
 	if err == nil && (code <= 0 || code >= maxStatus) {
-		err = errMalformedStatus
+		err = http1.ErrMalformedStatus
 	}
 	r.mu.Lock()
 	s := r.slotLocked(k)
@@ -213,8 +214,7 @@ func errorKind(err error) string {
 		return KindTLSPlainHTTP
 	case errors.As(err, &rhe) || errors.As(err, &alert):
 		return KindTLS
-	case errors.Is(err, errMalformedStatus), errors.Is(err, errMalformedHeader),
-		errors.Is(err, errHeaderTooLarge), errors.Is(err, errMalformedChunk):
+	case malformed(err):
 		return KindMalformed
 	case errors.As(err, &we) && we.stage == stageHead:
 		return KindTruncatedHead

@@ -12,8 +12,11 @@
 // written with one system call once the read buffer is empty, and deadlines
 // are moved only when they drift by more than a tenth of their length, so a
 // busy keep-alive connection pays a timer update a few times a second. The
-// server honours Options' timeouts and MaxHeaderBytes with net/http's
-// meanings, and shuts down as http.Server.Shutdown does.
+// request parser and the deadline are package internal/http1's, which
+// perf attack's client shares; the connections, the answers, the timing
+// and the shutdown are this package's. The server honours Options'
+// timeouts and MaxHeaderBytes with net/http's meanings, and shuts down as
+// http.Server.Shutdown does.
 //
 // One function, Server.respond, answers a request: it routes by hand,
 // parses the id by hand, opens a bbolt read transaction (there is no
@@ -46,5 +49,10 @@
 // value size, so two stores seeded alike serve identical bytes.
 //
 // The package must not know about cobra, flags, environment variables or exit
-// codes; that is cmd/perf's business. It never logs and never exits.
+// codes; that is cmd/perf's business, nor about the load generator (package
+// harness and below), which it never imports. It never exits. It logs only
+// what a server cannot return to anyone, as net/http does: failures to
+// accept a connection on the public listener (retried after a pause) and
+// the admin http.Server's own errors, to Options.ErrorLog, or to the log
+// package's standard logger when that is nil.
 package service

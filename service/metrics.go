@@ -41,7 +41,7 @@ func newMetrics(st *Store) *metrics {
 	}, []string{"code"})
 	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:                            "perf_serve_request_duration_seconds",
-		Help:                            "Time from the end of a request's headers to its response being ready to send, for requests on the public listener.",
+		Help:                            "Time from the start of a request, once its first bytes are read and before its headers are parsed, to its response being ready to send, for requests on the public listener.",
 		Buckets:                         latencyBuckets,
 		NativeHistogramBucketFactor:     1.1,
 		NativeHistogramMaxBucketNumber:  160,

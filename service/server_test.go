@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log"
 	"net"
@@ -330,9 +331,18 @@ func dialSmallWindow(t *testing.T, addr string) net.Conn {
 
 // smallSendListener gives accepted connections a small send buffer, so a
 // large answer to a client that does not read keeps its handler writing.
-type smallSendListener struct{ net.Listener }
+// closed is closed once the listener is.
+type smallSendListener struct {
+	net.Listener
+	once   sync.Once
+	closed chan struct{}
+}
 
-func (l smallSendListener) Accept() (net.Conn, error) {
+func newSmallSendListener(ln net.Listener) *smallSendListener {
+	return &smallSendListener{Listener: ln, closed: make(chan struct{})}
+}
+
+func (l *smallSendListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err == nil {
 		err = c.(*net.TCPConn).SetWriteBuffer(8192)
@@ -340,16 +350,23 @@ func (l smallSendListener) Accept() (net.Conn, error) {
 	return c, err
 }
 
+func (l *smallSendListener) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() { close(l.closed) })
+	return err
+}
+
 func TestRunShutdownDrains(t *testing.T) {
 	const size = MaxValueSize
 	st := seededStore(t, 4, size)
-	srv := New(st, Options{ShutdownGrace: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)})
+	const grace = 10 * time.Second
+	srv := New(st, Options{ShutdownGrace: grace, ErrorLog: log.New(io.Discard, "", 0)})
 	srv.SetReady(true)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	pubLn := smallSendListener{ln}
+	pubLn := newSmallSendListener(ln)
 	admLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -376,17 +393,23 @@ func TestRunShutdownDrains(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	cancel()
-	for srv.Ready() {
-		time.Sleep(time.Millisecond)
+	// The shutdown marks the server not ready, then closes the public
+	// listener at once, before the drain: new connections are refused
+	// while the requests in flight finish. (The bound is well within the
+	// grace, which a listener closed after the drain would wait out.)
+	select {
+	case <-pubLn.closed:
+	case <-time.After(grace / 2):
+		t.Fatalf("the public listener was still open %v into the shutdown, with requests in flight", grace/2)
 	}
-	// New connections are refused once the listener is closed.
-	for time.Now().Before(deadline) {
-		c, err := net.Dial("tcp", pubLn.Addr().String())
-		if err != nil {
-			break
-		}
+	if srv.Ready() {
+		t.Error("ready once the shutdown closed the public listener, want not ready")
+	}
+	if c, err := net.Dial("tcp", pubLn.Addr().String()); err == nil {
 		c.Close()
-		time.Sleep(time.Millisecond)
+		t.Error("a new connection was accepted during the shutdown")
+	} else if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("a new connection during the shutdown: %v, want it refused", err)
 	}
 	for i, conn := range conns {
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)

@@ -359,53 +359,6 @@ func TestAdminHandlers(t *testing.T) {
 	}
 }
 
-// FuzzReadRequest feeds arbitrary bytes to the request parser: it must
-// never panic, never read past MaxHeaderBytes of headers, and every
-// request it accepts must have a method, a routable path and a bounded
-// body.
-func FuzzReadRequest(f *testing.F) {
-	for _, s := range []string{
-		"GET /v1/items/1 HTTP/1.1\r\nHost: x\r\n\r\n",
-		"GET /v1/items/1 HTTP/1.1\nHost: x\n\nGET /v1/items/2 HTTP/1.1\nHost: x\nConnection: close\n\n",
-		"HEAD http://h:1/v1/items/%31?q=1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
-		"POST /v1/items/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\nHost: y\r\n\r\n",
-		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-		"\r\n\r\nOPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
-		"GET / HTTP/2.0\r\n\r\n",
-		"GET /" + strings.Repeat("a", 5000) + " HTTP/1.1\r\nHost: x\r\n\r\n",
-	} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		const maxHeader = 2048
-		br := bufio.NewReaderSize(bytes.NewReader(data), wireReadBuf)
-		rr := reqReader{br: br, max: maxHeader}
-		var r request
-		for i := 0; i < 64; i++ {
-			err := rr.readHead(&r)
-			if err != nil {
-				var pe *protoError
-				if !errors.As(err, &pe) && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-					t.Fatalf("readHead: unexpected error %v", err)
-				}
-				return
-			}
-			if len(r.method) == 0 || len(r.path) == 0 || (r.path[0] != '/' && string(r.path) != "*") {
-				t.Fatalf("accepted method %q path %q", r.method, r.path)
-			}
-			if r.contentLength < 0 || r.contentLength > MaxRequestBody {
-				t.Fatalf("accepted Content-Length %d", r.contentLength)
-			}
-			if r.minor != 0 && r.minor != 1 {
-				t.Fatalf("minor version %d", r.minor)
-			}
-			if _, err := br.Discard(int(r.contentLength)); err != nil {
-				return
-			}
-		}
-	})
-}
-
 // BenchmarkWire measures one request through the lean server over a real
 // loopback connection, from the client's write to the end of the response:
 // parsing, the read, the metrics and two system calls on each side.
