@@ -1,6 +1,6 @@
 //go:build ignore
 
-// gohello is the yardstick perf serve is held to: the plainest net/http
+// gohello is the bar perf serve is held to: the plainest net/http
 // server, answering every request with "hello" and nothing else to do.
 // scripts/compare-peers.sh builds it (go build scripts/gohello.go; the
 // ignore tag keeps it out of ./...) and runs it as "gohello ADDR".
