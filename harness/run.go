@@ -78,7 +78,7 @@ func Run(ctx context.Context, o RunOptions) (*results.Run, string, error) {
 	}
 	opts := o.Options
 	opts.OnInterval = chain(opts.OnInterval, w.WriteInterval)
-	opts.OnMeasureStart = ev.measureStart
+	opts.OnMeasureStart = func() { ev.measureStart(ctx) }
 
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
@@ -129,7 +129,6 @@ func logf(w io.Writer, format string, args ...any) {
 // the whole run, and profiles of the target and of the generator over the
 // measured window.
 type evidence struct {
-	ctx      context.Context
 	o        RunOptions
 	pprofDir string
 	host     *hostmetrics.Recorder
@@ -145,18 +144,19 @@ func startEvidence(ctx context.Context, o RunOptions, dir string) (*evidence, er
 	if err != nil {
 		return nil, err
 	}
-	ev := &evidence{ctx: ctx, o: o, pprofDir: filepath.Join(dir, results.PprofDir), host: host, profiles: make(chan []string, 1)}
+	ev := &evidence{o: o, pprofDir: filepath.Join(dir, results.PprofDir), host: host, profiles: make(chan []string, 1)}
 	ev.profiles <- nil
 	return ev, nil
 }
 
 // measureStart starts the profiles of the measured window. The attack
-// calls it once, when the warm-up ends.
-func (ev *evidence) measureStart() {
+// calls it once, when the warm-up ends; the target's profiles are fetched
+// in a goroutine that ends with ctx or the window, and that stop waits for.
+func (ev *evidence) measureStart(ctx context.Context) {
 	if ev.o.PprofURL != "" {
 		<-ev.profiles
 		go func() {
-			w, err := capture.Profiles(ev.ctx, ev.o.PprofURL, ev.pprofDir, ev.o.Duration, capture.ProfileOptions{})
+			w, err := capture.Profiles(ctx, ev.o.PprofURL, ev.pprofDir, ev.o.Duration, capture.ProfileOptions{})
 			if err != nil {
 				w = append(w, err.Error())
 			}
