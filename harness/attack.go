@@ -448,12 +448,10 @@ func (a *attack) closeInterval(out *Outcome, k int, from, to time.Duration, inte
 	// generator nothing is sent meanwhile, so yield between them.
 	runtime.Gosched()
 	if !warm {
-		out.Corrected.Merge(s.corrected)
-		out.Service.Merge(s.service)
-		out.Lag.Merge(s.lag)
-		out.Requests += s.done
-		out.Unsent += iv.Unsent
-		out.Errors += s.errors
+		// The interval holds its histograms and the counts of sent, unsent
+		// and failed hits (every hit done was due in it: s.done <= intended);
+		// status codes, error kinds and retries are the slot's.
+		out.AddInterval(iv)
 		out.Retries += s.retries
 		for code, n := range s.codes {
 			if n > 0 {

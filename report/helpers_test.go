@@ -47,16 +47,7 @@ func writeRunDir(t testing.TB, dir string, run *results.Run, intervals []results
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	w, err := results.NewWriter(dir, results.WriterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, iv := range intervals {
-		if err := w.WriteInterval(iv); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(run, nil); err != nil {
+	if err := results.WriteRunDir(dir, run, intervals, nil, results.WriterOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }

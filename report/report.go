@@ -202,7 +202,7 @@ func reportTables(runs []*results.Run) []table {
 		if r.Requests == 0 {
 			return fmt.Sprint(r.Errors)
 		}
-		return fmt.Sprintf("%d (%s%%)", r.Errors, results.FormatFloat(100*float64(r.Errors)/float64(r.Requests), 3))
+		return fmt.Sprintf("%d (%s%%)", r.Errors, results.FormatFloat(results.ErrorShare(r), 3))
 	})
 	add(&facts, "status codes", func(r *results.Run) string { return results.CountsText(r.StatusCodes, false) })
 	add(&facts, "error kinds", func(r *results.Run) string { return results.CountsText(r.ErrorKinds, true) })

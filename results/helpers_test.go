@@ -16,16 +16,7 @@ func writeRunDir(t testing.TB, dir string, run *Run, intervals []Interval) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	w, err := NewWriter(dir, WriterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, iv := range intervals {
-		if err := w.WriteInterval(iv); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(run, nil); err != nil {
+	if err := WriteRunDir(dir, run, intervals, nil, WriterOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }

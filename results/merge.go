@@ -23,11 +23,6 @@ type mergeSource struct {
 	name string
 }
 
-// mergeBucket is one whole wall-clock second of the merged run.
-type mergeBucket struct {
-	iv Interval
-}
-
 // Merge combines the run directories dirs, written by load generators that
 // attacked together, into one new run directory out, an ordinary run
 // directory that report, compare and the HTML report read as any other.
@@ -105,22 +100,12 @@ func mergeInto(srcs []*mergeSource, dirs []string, out string, opts WriterOption
 		return err
 	}
 	run := mergeRuns(srcs, dirs, out)
-	w, err := NewWriter(out, opts)
-	if err != nil {
-		return err
-	}
-	for _, iv := range intervals {
-		if err := w.WriteInterval(iv); err != nil {
-			w.Abort()
-			return err
-		}
-	}
 	for _, s := range srcs {
 		if err := copyPprof(filepath.Join(s.Path, PprofDir), filepath.Join(out, PprofDir, s.name)); err != nil {
 			run.Warnings = append(run.Warnings, fmt.Sprintf("%s: %v", s.Path, err))
 		}
 	}
-	return w.Close(run, mergeHosts(srcs))
+	return WriteRunDir(out, run, intervals, mergeHosts(srcs), opts)
 }
 
 // readMergeSource reads one source run directory, refusing one whose
@@ -169,13 +154,14 @@ func prepareOut(out string) (bool, error) {
 // mergeIntervals places every source interval on the wall clock and adds
 // those of each second. It returns the merged intervals in time order.
 func mergeIntervals(srcs []*mergeSource) ([]Interval, error) {
-	buckets := map[int64]*mergeBucket{}
-	bucket := func(sec int64) *mergeBucket {
+	// One interval a whole wall-clock second of the merged run.
+	buckets := map[int64]*Interval{}
+	bucket := func(sec int64) *Interval {
 		b := buckets[sec]
 		if b == nil {
 			start := time.Unix(sec, 0).UTC()
-			b = &mergeBucket{iv: Interval{Start: start, End: start,
-				Corrected: NewHistogram(), Service: NewHistogram(), Lag: NewHistogram()}}
+			b = &Interval{Start: start, End: start,
+				Corrected: NewHistogram(), Service: NewHistogram(), Lag: NewHistogram()}
 			buckets[sec] = b
 		}
 		return b
@@ -184,29 +170,28 @@ func mergeIntervals(srcs []*mergeSource) ([]Interval, error) {
 		corrected := s.Hlog.Intervals[TagCorrected]
 		for i, iv := range corrected {
 			abs := s.Hlog.StartTime.Add(iv.Start)
-			sec := int64(math.Round(float64(abs.UnixNano()) / 1e9))
-			b := bucket(sec)
+			b := bucket(int64(math.Round(float64(abs.UnixNano()) / 1e9)))
 			length := iv.End - iv.Start
-			if end := b.iv.Start.Add(length); end.After(b.iv.End) {
-				b.iv.End = end
+			if end := b.Start.Add(length); end.After(b.End) {
+				b.End = end
 			}
-			b.iv.Warmup = b.iv.Warmup || iv.Warmup
-			if err := addHistogram(b.iv.Corrected, iv.Histogram); err != nil {
+			b.Warmup = b.Warmup || iv.Warmup
+			if err := addHistogram(b.Corrected, iv.Histogram); err != nil {
 				return nil, fmt.Errorf("%s: %s interval %d: %w", s.Path, TagCorrected, i+1, err)
 			}
 			row := s.Timeline[i]
-			b.iv.Intended += row.Intended
-			b.iv.Unsent += row.Unsent
-			b.iv.Failures += row.Failures
-			b.iv.Errors += row.Errors
+			b.Intended += row.Intended
+			b.Unsent += row.Unsent
+			b.Failures += row.Failures
+			b.Errors += row.Errors
 		}
 		for _, tag := range []string{TagService, TagLag} {
 			for i, iv := range s.Hlog.Intervals[tag] {
 				abs := s.Hlog.StartTime.Add(iv.Start)
 				b := bucket(int64(math.Round(float64(abs.UnixNano()) / 1e9)))
-				dst := b.iv.Service
+				dst := b.Service
 				if tag == TagLag {
-					dst = b.iv.Lag
+					dst = b.Lag
 				}
 				if err := addHistogram(dst, iv.Histogram); err != nil {
 					return nil, fmt.Errorf("%s: %s interval %d: %w", s.Path, tag, i+1, err)
@@ -225,10 +210,10 @@ func mergeIntervals(srcs []*mergeSource) ([]Interval, error) {
 	out := make([]Interval, 0, len(secs))
 	for _, sec := range secs {
 		b := buckets[sec]
-		if b.iv.End.Equal(b.iv.Start) { // seconds with service or lag lines only
-			b.iv.End = b.iv.Start.Add(time.Second)
+		if b.End.Equal(b.Start) { // seconds with service or lag lines only
+			b.End = b.Start.Add(time.Second)
 		}
-		out = append(out, b.iv)
+		out = append(out, *b)
 	}
 	return out, nil
 }

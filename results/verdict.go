@@ -27,7 +27,7 @@ func Headline(r *Run) string {
 	}
 	if MostFailed(r) {
 		bad = append(bad, fmt.Sprintf("MOST REQUESTS FAILED: %d of %d (%s%%): %s",
-			r.Errors, r.Requests, FormatFloat(100*float64(r.Errors)/float64(r.Requests), 1), failureText(r)))
+			r.Errors, r.Requests, FormatFloat(ErrorShare(r), 1), failureText(r)))
 	}
 	failed := 0
 	for _, v := range r.SLO {

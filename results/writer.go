@@ -60,6 +60,23 @@ func NewWriter(dir string, opts WriterOptions) (*Writer, error) {
 	return w, nil
 }
 
+// WriteRunDir writes a whole run into dir, an existing directory, through
+// a Writer: its intervals in order, then, as Close does, host.json (when
+// host is not nil), run.json and the pages.
+func WriteRunDir(dir string, run *Run, intervals []Interval, host *HostSamples, opts WriterOptions) error {
+	w, err := NewWriter(dir, opts)
+	if err != nil {
+		return err
+	}
+	for _, iv := range intervals {
+		if err := w.WriteInterval(iv); err != nil {
+			w.Abort()
+			return err
+		}
+	}
+	return w.Close(run, host)
+}
+
 // Dir returns the run directory.
 func (w *Writer) Dir() string { return w.dir }
 
