@@ -58,6 +58,13 @@ type Run struct {
 	// Warnings are problems that did not invalidate the run (a pprof fetch
 	// that failed, say).
 	Warnings []string `json:"warnings,omitempty"`
+	// EndedEarly, when set, says why the attack stopped before its planned
+	// end: a step of perf attack search whose SLO had already failed beyond
+	// doubt (its verdict says so).
+	EndedEarly string `json:"ended_early,omitempty"`
+	// Segments summarise each segment of a rate schedule, in order, when
+	// the rate was one (see Segment).
+	Segments []Segment `json:"segments,omitempty"`
 }
 
 // Rate is the planned and the achieved request rate, per second.
