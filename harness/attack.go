@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime"
 	"runtime/metrics"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -92,10 +93,14 @@ const (
 // Options configures an attack. Zero values take the Default* constants.
 type Options struct {
 	Targets *Targets
-	Rate    Rate
-	Shard   Shard
-	// Duration is the measured window; Warmup runs before it, attacked
-	// and logged but excluded from the summary and the verdicts.
+	// Rate is a constant plan, held for Duration. Plan, when set, is a
+	// rate schedule instead, and Duration is its length.
+	Rate  Rate
+	Plan  *Plan
+	Shard Shard
+	// Duration is the measured window; Warmup runs before it, at the
+	// plan's starting rate, attacked and logged but excluded from the
+	// summary and the verdicts.
 	Duration, Warmup time.Duration
 	Timeout          time.Duration
 	Workers          int
@@ -113,6 +118,21 @@ type Options struct {
 	// OnMeasureStart, when set, is called once when warm-up ends and the
 	// measured window begins (to start profiles that cover it).
 	OnMeasureStart func()
+	// GiveUp lists the bounds on which the attack ends early (see Limit).
+	GiveUp []Limit
+}
+
+// Limit is a bound an attack may give up on. Once more than Allowed
+// requests of the measured window are certain to exceed Over (their
+// corrected latency: answered above it, or due longer than Over ago and
+// not answered yet), or, when Over is zero, once more than Allowed have
+// failed, the verdict the limit stands for has failed beyond doubt, and
+// the attack ends early instead of burying an overloaded target for the
+// rest of its plan. Expr names that verdict (an SLO expression).
+type Limit struct {
+	Over    time.Duration
+	Allowed int64
+	Expr    string
 }
 
 // Progress is the live state of an attack, reported once an interval.
@@ -145,11 +165,27 @@ type Outcome struct {
 	// waiting on the target while hits fell due, and Exhausted how much of
 	// that the pool was at its ceiling.
 	AllBusy, Exhausted time.Duration
+	// GaveUp, when set, says which Limit ended the attack early and why;
+	// GaveUpExpr is its Expr.
+	GaveUp, GaveUpExpr string
+	// Segments are the measured window's segments of a rate schedule with
+	// what was measured in each; nil for a plan of one segment.
+	Segments []SegmentOutcome
 	// CPU is the generator process's CPU use over the measured window, and
 	// HostCPU that of every process on the cores the generator may use. The
 	// attack does not sample them: the caller, which samples the host for
 	// host.json anyway, fills them in before Health.Check.
 	CPU, HostCPU results.CPUStats
+}
+
+// SegmentOutcome is what was measured in one segment of a rate schedule.
+// Its Start and End are from the start of the measured window.
+type SegmentOutcome struct {
+	PlanSegment
+	// Planned is this generator's mean planned rate in the segment, per
+	// second.
+	Planned float64
+	results.Tally
 }
 
 // Attack sends the planned load and records every result until the plan
@@ -162,34 +198,69 @@ func Attack(ctx context.Context, o Options) (*Outcome, error) {
 	if o.Targets == nil {
 		return nil, errors.New("attack: no targets")
 	}
-	if o.Rate.Freq <= 0 || o.Rate.Per <= 0 {
-		return nil, fmt.Errorf("attack: rate %v: must be above 0", o.Rate)
+	if o.Plan == nil {
+		if o.Rate.Freq <= 0 || o.Rate.Per <= 0 {
+			return nil, fmt.Errorf("attack: rate %v: must be above 0", o.Rate)
+		}
+		if o.Duration <= 0 {
+			return nil, fmt.Errorf("attack: duration %v: must be above 0", o.Duration)
+		}
+		o.Plan = ConstantPlan(o.Rate, o.Duration)
 	}
-	if o.Duration <= 0 {
-		return nil, fmt.Errorf("attack: duration %v: must be above 0", o.Duration)
-	}
+	o.Duration = o.Plan.Duration()
 	if o.Warmup < 0 {
 		return nil, fmt.Errorf("attack: warm-up %v: must not be negative", o.Warmup)
 	}
 	setDefaults(&o)
+	full := o.Plan.WithWarmup(o.Warmup)
 	a := &attack{
-		opts:  o,
-		sched: constantSchedule{rate: o.Rate, shard: uint64(o.Shard.Index), count: uint64(o.Shard.Count)},
-		grid:  newGrid(o.Interval, o.Warmup),
-		end:   o.Warmup + o.Duration,
-		rec:   newRecorder(),
-		conns: map[*conn]struct{}{},
+		opts:   o,
+		sched:  full.schedule(o.Shard),
+		grid:   newGrid(o.Interval, o.Warmup, o.Plan),
+		end:    o.Warmup + o.Duration,
+		rec:    newRecorder(),
+		conns:  map[*conn]struct{}{},
+		limits: o.GiveUp,
+		over:   make([]atomic.Int64, len(o.GiveUp)),
 	}
 	a.cutoff.Store(int64(a.end))
-	a.precise = o.PlannedRate() <= preciseSleepRate
+	a.precise = o.peakRate() <= preciseSleepRate
 	a.cpu.cores = float64(hostmetrics.UsableCores())
 	return a.run(ctx)
 }
 
-// PlannedRate is this generator's share of the planned rate, per second.
+// PlannedRate is this generator's share of the planned rate, per second:
+// the mean rate of the plan's measured window.
 func (o Options) PlannedRate() float64 {
-	n := max(o.Shard.Count, 1)
-	return o.Rate.PerSecond() / float64(n)
+	n := float64(max(o.Shard.Count, 1))
+	if o.Plan != nil {
+		return o.Plan.MeanRate() / n
+	}
+	return o.Rate.PerSecond() / n
+}
+
+// peakSamples is how many points of a schedule peakRate looks at besides
+// its segments' ends.
+const peakSamples = 1000
+
+// peakRate is this generator's share of the highest rate of the plan, per
+// second, which sizes the worker pool.
+func (o Options) peakRate() float64 {
+	if o.Plan == nil {
+		return o.PlannedRate()
+	}
+	if r, ok := o.Plan.Constant(); ok {
+		return r.PerSecond() / float64(max(o.Shard.Count, 1))
+	}
+	peak := 0.0
+	for _, s := range o.Plan.Segments() {
+		peak = max(peak, o.Plan.RateAt(s.Start), o.Plan.RateAt(max(s.End-1, s.Start)))
+	}
+	d := o.Plan.Duration()
+	for i := range peakSamples {
+		peak = max(peak, o.Plan.RateAt(d*time.Duration(i)/peakSamples))
+	}
+	return peak / float64(max(o.Shard.Count, 1))
 }
 
 func setDefaults(o *Options) {
@@ -203,13 +274,13 @@ func setDefaults(o *Options) {
 		o.Shard = Shard{Index: 0, Count: 1}
 	}
 	if o.MaxWorkers <= 0 {
-		o.MaxWorkers = derivedMaxWorkers(o.PlannedRate(), o.Timeout, o.Connections, len(o.Targets.endpoints))
+		o.MaxWorkers = derivedMaxWorkers(o.peakRate(), o.Timeout, o.Connections, len(o.Targets.endpoints))
 	}
 	if o.MaxWorkers > o.Connections {
 		o.MaxWorkers = o.Connections
 	}
 	if o.Workers <= 0 {
-		o.Workers = max(DefaultWorkers, int(math.Ceil(o.PlannedRate()*initialLatency.Seconds())))
+		o.Workers = max(DefaultWorkers, int(math.Ceil(o.peakRate()*initialLatency.Seconds())))
 	}
 	if o.Workers > o.MaxWorkers {
 		o.Workers = o.MaxWorkers
@@ -234,31 +305,66 @@ func derivedMaxWorkers(rate float64, timeout time.Duration, connections, endpoin
 }
 
 // grid divides the plan's time into the intervals of the log: one every
-// Interval from the start, with the end of the warm-up always a boundary.
+// Interval from the start, with the end of the warm-up and the start of
+// every segment of a schedule always a boundary, so that no interval
+// spans two segments.
 type grid struct {
-	every, warmup time.Duration
-	nWarm         int // intervals in the warm-up
+	every time.Duration
+	// breaks are the boundaries every interval starts from, in order from
+	// 0: the end of the warm-up and the segments' starts. first[i] is the
+	// index of the first interval from breaks[i].
+	breaks []time.Duration
+	first  []int
+	nWarm  int // intervals in the warm-up
+	// measured is the index of the break the measured window starts at:
+	// interval k lies in segment breakAt(k) - measured.
+	measured int
 }
 
-func newGrid(every, warmup time.Duration) grid {
-	return grid{every: every, warmup: warmup, nWarm: int((warmup + every - 1) / every)}
+// newGrid returns the grid of plan (without its warm-up) after a warm-up.
+func newGrid(every, warmup time.Duration, plan *Plan) grid {
+	g := grid{every: every, breaks: []time.Duration{0}}
+	if warmup > 0 {
+		g.breaks = append(g.breaks, warmup)
+		g.measured = 1
+	}
+	if plan != nil {
+		for _, s := range plan.Segments() {
+			if b := warmup + s.Start; b > g.breaks[len(g.breaks)-1] {
+				g.breaks = append(g.breaks, b)
+			}
+		}
+	}
+	g.first = make([]int, len(g.breaks))
+	for i := 1; i < len(g.breaks); i++ {
+		g.first[i] = g.first[i-1] + int((g.breaks[i]-g.breaks[i-1]+every-1)/every)
+	}
+	g.nWarm = g.first[g.measured]
+	return g
 }
 
 // index returns the interval that offset d lies in.
 func (g grid) index(d time.Duration) int {
-	if d < g.warmup {
-		return int(d / g.every)
+	i := len(g.breaks) - 1
+	if i > 0 && d < g.breaks[i] {
+		i = sort.Search(len(g.breaks), func(j int) bool { return g.breaks[j] > d }) - 1
 	}
-	return g.nWarm + int((d-g.warmup)/g.every)
+	return g.first[i] + int((d-g.breaks[max(i, 0)])/g.every)
+}
+
+// breakAt returns the index of the break interval k counts from.
+func (g grid) breakAt(k int) int {
+	return sort.Search(len(g.first), func(j int) bool { return g.first[j] > k }) - 1
 }
 
 // from returns the start of interval k.
 func (g grid) from(k int) time.Duration {
-	if k < g.nWarm {
-		return time.Duration(k) * g.every
-	}
-	return g.warmup + time.Duration(k-g.nWarm)*g.every
+	i := g.breakAt(k)
+	return g.breaks[i] + time.Duration(k-g.first[i])*g.every
 }
+
+// segment returns the segment of the measured window interval k lies in.
+func (g grid) segment(k int) int { return g.breakAt(k) - g.measured }
 
 type attack struct {
 	opts  Options
@@ -301,6 +407,13 @@ type attack struct {
 
 	connMu sync.Mutex
 	conns  map[*conn]struct{} // open connections, to cut off on interrupt
+
+	// limits are the bounds to give up on; over[i] counts the measured
+	// window's requests answered above limits[i].Over (or failed, for a
+	// limit on failures), and finishedMeasured its requests finished.
+	limits           []Limit
+	over             []atomic.Int64
+	finishedMeasured atomic.Int64
 }
 
 func (a *attack) run(ctx context.Context) (*Outcome, error) {
@@ -334,6 +447,16 @@ func (a *attack) run(ctx context.Context) (*Outcome, error) {
 		Planned:      a.opts.PlannedRate(),
 		MaxWorkers:   a.opts.MaxWorkers,
 	}
+	if segs := a.opts.Plan.Segments(); len(segs) > 1 {
+		n := float64(max(a.opts.Shard.Count, 1))
+		for _, s := range segs {
+			out.Segments = append(out.Segments, SegmentOutcome{
+				PlanSegment: s,
+				Planned:     a.opts.Plan.Hits(s.Start, s.End) / (s.End - s.Start).Seconds() / n,
+				Tally:       results.NewTally(),
+			})
+		}
+	}
 	tick := time.NewTicker(superviseEvery)
 	defer tick.Stop()
 	measure := time.NewTimer(time.Until(out.MeasureStart))
@@ -362,8 +485,11 @@ loop:
 			}
 		case <-cut:
 			why := errEndCut
-			if out.Interrupted {
+			switch {
+			case out.Interrupted:
 				why = errInterrupted
+			case out.GaveUp != "":
+				why = errGaveUp
 			}
 			a.cutConnections(why)
 			cut = nil
@@ -373,6 +499,15 @@ loop:
 			}
 		case <-tick.C:
 			a.supervise()
+			if out.GaveUp == "" && !out.Interrupted {
+				if why, expr := a.overLimit(); why != "" {
+					out.GaveUp, out.GaveUpExpr = why, expr
+					a.interrupt()
+					if cut == nil {
+						cut = time.After(drainGrace)
+					}
+				}
+			}
 			if err := a.closeReady(out, false); err != nil && intErr == nil {
 				intErr = err
 				out.Interrupted = true
@@ -390,7 +525,51 @@ loop:
 	out.Workers = int(a.workers.Load())
 	out.AllBusy, out.Exhausted = a.allBusy, a.exhausted
 	out.Window = max(min(time.Duration(a.cutoff.Load()), a.end)-a.opts.Warmup, 0)
+	for i := range out.Segments {
+		s := &out.Segments[i]
+		s.Window = max(min(out.Window, s.End)-s.Start, 0)
+	}
 	return out, intErr
+}
+
+// overLimit returns why, and on which limit's Expr, the attack should give
+// up now; "" while no limit is certain to be exceeded. Requests due longer
+// ago than a latency limit and not finished will exceed it whenever they
+// finish: among the measured hits due by then, at most as many as have
+// finished can be within it.
+func (a *attack) overLimit() (why, expr string) {
+	now := time.Since(a.start)
+	if len(a.limits) == 0 || now < a.opts.Warmup {
+		return "", ""
+	}
+	finished := a.finishedMeasured.Load()
+	before := int64(a.sched.due(a.opts.Warmup - 1))
+	for i, l := range a.limits {
+		n := a.over[i].Load()
+		if l.Over <= 0 {
+			if n > l.Allowed {
+				return fmt.Sprintf("%d requests failed, more than the %d that %s allows", n, l.Allowed, l.Expr), l.Expr
+			}
+			continue
+		}
+		waiting := int64(a.sched.due(min(now, a.end)-l.Over)) - before - finished
+		if late := n + max(waiting, 0); late > l.Allowed {
+			return fmt.Sprintf("%d requests took longer than %s (%d answered late, at least %d not answered after it), more than the %d that %s allows",
+				late, l.Over, n, max(waiting, 0), l.Allowed, l.Expr), l.Expr
+		}
+	}
+	return "", ""
+}
+
+// countLimits counts a finished request of the measured window against the
+// limits: latency is its corrected latency, failed whether it failed.
+func (a *attack) countLimits(latency time.Duration, failed bool) {
+	a.finishedMeasured.Add(1)
+	for i, l := range a.limits {
+		if (l.Over <= 0 && failed) || (l.Over > 0 && (failed || latency > l.Over)) {
+			a.over[i].Add(1)
+		}
+	}
 }
 
 // bounds returns the span of interval k in the plan as it is run.
@@ -448,18 +627,9 @@ func (a *attack) closeInterval(out *Outcome, k int, from, to time.Duration, inte
 	// generator nothing is sent meanwhile, so yield between them.
 	runtime.Gosched()
 	if !warm {
-		// The interval holds its histograms and the counts of sent, unsent
-		// and failed hits (every hit done was due in it: s.done <= intended);
-		// status codes, error kinds and retries are the slot's.
-		out.AddInterval(iv)
-		out.Retries += s.retries
-		for code, n := range s.codes {
-			if n > 0 {
-				out.StatusCodes[statusKey(code)] += n
-			}
-		}
-		for kind, n := range s.kinds {
-			out.AddError(kind, n, s.messages[kind])
+		addInterval(&out.Tally, iv, s)
+		if out.Segments != nil {
+			addInterval(&out.Segments[a.grid.segment(k)].Tally, iv, s)
 		}
 	}
 	if a.opts.OnProgress != nil {
@@ -475,6 +645,23 @@ func (a *attack) closeInterval(out *Outcome, k int, from, to time.Duration, inte
 		return a.opts.OnInterval(iv)
 	}
 	return nil
+}
+
+// addInterval adds a measured interval to t: the interval holds its
+// histograms and the counts of sent, unsent and failed hits (every hit done
+// was due in it: s.done <= intended); status codes, error kinds and retries
+// are the slot's.
+func addInterval(t *results.Tally, iv results.Interval, s *slot) {
+	t.AddInterval(iv)
+	t.Retries += s.retries
+	for code, n := range s.codes {
+		if n > 0 {
+			t.StatusCodes[statusKey(code)] += n
+		}
+	}
+	for kind, n := range s.kinds {
+		t.AddError(kind, n, s.messages[kind])
+	}
 }
 
 // stop ends sending: workers take no more hits.
@@ -720,6 +907,9 @@ func (a *attack) worker(ready *sync.WaitGroup) {
 		done := time.Now()
 		if why := a.cut.Load(); err != nil && why != nil {
 			err = *why
+		}
+		if a.limits != nil && due >= a.opts.Warmup {
+			a.countLimits(done.Sub(intended), err != nil || code < 200 || code >= 400)
 		}
 		a.rec.record(a.grid.index(due), intended, sent, done, code, retried, err)
 	}

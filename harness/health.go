@@ -2,6 +2,7 @@ package harness
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/perf-tools/perf/results"
@@ -37,7 +38,7 @@ func (h Health) Check(o *Outcome) []string {
 		reasons = append(reasons, fmt.Sprintf("achieved rate %.1f/s is below %.0f%% of the planned %.1f/s",
 			o.Achieved(), h.MinAchieved*100, o.Planned))
 	}
-	if o.Unsent > 0 && !o.Interrupted {
+	if o.Unsent > 0 && !o.Interrupted && o.GaveUp == "" {
 		reasons = append(reasons, fmt.Sprintf("%d of the window's %d planned requests were never sent: the window ended before the generator got to them",
 			o.Unsent, o.Requests+o.Unsent))
 	}
@@ -110,4 +111,27 @@ func roundDuration(d time.Duration) time.Duration {
 	default:
 		return d.Round(time.Microsecond)
 	}
+}
+
+// GeneratorBound reports whether the generator, not the target, failed to
+// keep the outcome's plan, and why: its CPU was saturated, its pool reached
+// the most workers (connections) allowed while hits waited for one, the
+// host's CPU was taken by other processes, or it sent late for reasons of
+// its own. A plan the target could not keep (every worker busy waiting on
+// it while more workers brought no more answers) is the target's, and so is
+// an attack that gave up on an SLO the target had already failed, unless
+// the generator was saturated or out of workers meanwhile.
+func (h Health) GeneratorBound(o *Outcome) (bool, string) {
+	reasons := h.Check(o)
+	share := func(d time.Duration) bool { return o.Window > 0 && d.Seconds() >= busyShare*o.Window.Seconds() }
+	switch {
+	case h.cpuSaturated(o):
+		return true, fmt.Sprintf("generator CPU %.0f%% of %d core(s) is at or above %.0f%%", o.CPU.MeanPercent, o.CPU.Cores, h.MaxCPU)
+	case share(o.Exhausted):
+		return true, fmt.Sprintf("every one of the %d workers, the most allowed, was busy for %s while requests waited for one (raise --max-workers or --connections)",
+			o.Workers, roundDuration(o.Exhausted))
+	case len(reasons) == 0, o.GaveUp != "", share(o.AllBusy):
+		return false, ""
+	}
+	return true, strings.Join(reasons, "; ")
 }

@@ -41,6 +41,7 @@ const (
 	KindTLS            = "tls handshake"
 	KindInterrupted    = "cut off by the interrupt"
 	KindEndCut         = "cut off at the end of the run"
+	KindGaveUp         = "cut off when the attack gave up"
 	KindOther          = "other"
 )
 
@@ -54,6 +55,7 @@ const plainHTTPRecordHead = "HTTP/"
 var (
 	errInterrupted = errors.New("request cut off: the attack was interrupted")
 	errEndCut      = errors.New("request cut off: still in flight after the run's end and its timeout")
+	errGaveUp      = errors.New("request cut off: the attack gave up, its SLO had already failed")
 )
 
 // slot is what the recorder accumulates for one interval of the plan: the
@@ -206,6 +208,8 @@ func errorKind(err error) string {
 		return KindInterrupted
 	case errors.Is(err, errEndCut):
 		return KindEndCut
+	case errors.Is(err, errGaveUp):
+		return KindGaveUp
 	case errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
 		return KindTimeout
 	case errors.As(err, &cve) || errors.As(err, &uae) || errors.As(err, &he) || errors.As(err, &cie):

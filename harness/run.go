@@ -70,7 +70,7 @@ func Run(ctx context.Context, o RunOptions) (*results.Run, string, error) {
 	}
 	dir := w.Dir()
 	logf(o.Log, "attacking %s at %s for %s (warm-up %s); results in %s\n",
-		o.Targets, o.Rate, o.Duration, o.Warmup, dir)
+		o.Targets, o.planText(), o.duration(), o.Warmup, dir)
 	ev, err := startEvidence(ctx, o, dir)
 	if err != nil {
 		w.Abort()
@@ -103,6 +103,22 @@ func Run(ctx context.Context, o RunOptions) (*results.Run, string, error) {
 	run := newRun(o, out)
 	run.Warnings = append(run.Warnings, warnings...)
 	return run, dir, w.Close(run, host)
+}
+
+// planText is the rate plan as given: the rate, or the schedule.
+func (o Options) planText() string {
+	if o.Plan != nil {
+		return o.Plan.String()
+	}
+	return o.Rate.String()
+}
+
+// duration is the measured window's planned length.
+func (o Options) duration() time.Duration {
+	if o.Plan != nil {
+		return o.Plan.Duration()
+	}
+	return o.Duration
 }
 
 // chain returns a sink that calls each non-nil sink in turn.
@@ -196,7 +212,7 @@ func newRun(o RunOptions, out *Outcome) *results.Run {
 		StartedAt:   out.Started.UTC(),
 		WarmupS:     o.Warmup.Seconds(),
 		Target:      o.Targets.String(),
-		Rate:        results.Rate{Target: out.Planned, Plan: o.Rate.String()},
+		Rate:        results.Rate{Target: out.Planned, Plan: o.planText()},
 		Interrupted: out.Interrupted,
 		Generator: results.Generator{
 			CPUMeanPercent:     out.CPU.MeanPercent,
@@ -221,11 +237,43 @@ func newRun(o RunOptions, out *Outcome) *results.Run {
 		run.InvalidReasons = append(run.InvalidReasons, "interrupted during the warm-up: the measured window is empty")
 	case out.Interrupted:
 		run.InvalidReasons = append(run.InvalidReasons,
-			fmt.Sprintf("interrupted after %.1fs of the planned %s", run.DurationS, o.Duration))
+			fmt.Sprintf("interrupted after %.1fs of the planned %s", run.DurationS, o.duration()))
 	}
 	run.Valid = len(run.InvalidReasons) == 0
+	if (!run.Valid || out.GaveUp != "") && !out.Interrupted {
+		run.Generator.LimitedBy = results.LimitedByTarget
+		if gen, why := health.GeneratorBound(out); gen {
+			run.Generator.LimitedBy, run.Generator.LimitedWhy = results.LimitedByGenerator, why
+		}
+	}
 	run.SLO = results.EvaluateSLOs(o.SLOs, run)
+	if out.GaveUp != "" {
+		run.EndedEarly = fmt.Sprintf("after %.1fs of the planned %s: %s", run.DurationS, o.duration(), out.GaveUp)
+		failVerdict(run.SLO, out.GaveUpExpr, out.GaveUp)
+	}
+	for _, s := range out.Segments {
+		seg, err := results.NewSegment(s.Label, s.Spec, s.Start, s.Planned, &s.Tally, o.SLOs)
+		if err != nil {
+			run.Warnings = append(run.Warnings, fmt.Sprintf("segment %q: histograms: %v", s.Label, err))
+		}
+		if out.GaveUp != "" && seg.DurationS > 0 && s.End > out.Window {
+			failVerdict(seg.SLO, out.GaveUpExpr, out.GaveUp)
+		}
+		run.Segments = append(run.Segments, seg)
+	}
 	return run
+}
+
+// failVerdict marks the verdict of expr failed, for an attack that gave up
+// on it: the verdict failed beyond doubt, whatever the requests answered
+// before the end say.
+func failVerdict(vs []results.Verdict, expr, why string) {
+	for i := range vs {
+		if vs[i].Expr == expr && vs[i].OK {
+			vs[i].OK = false
+			vs[i].Observed += "; ended early: " + why
+		}
+	}
 }
 
 // hostFacts describes the generator host for run.json.

@@ -160,7 +160,19 @@ type Generator struct {
 	// MaxCPUPercent is the mean generator CPU at or above which the run is
 	// invalid as saturated (0 in runs written before it was recorded).
 	MaxCPUPercent float64 `json:"max_cpu_percent,omitempty"`
+	// LimitedBy says, for a run that did not keep its plan or ended early,
+	// what limited it: LimitedByGenerator (its CPU, its workers, its host:
+	// the run measured the generator) or LimitedByTarget; LimitedWhy says
+	// why in words.
+	LimitedBy  string `json:"limited_by,omitempty"`
+	LimitedWhy string `json:"limited_why,omitempty"`
 }
+
+// What limited a run (Generator.LimitedBy).
+const (
+	LimitedByGenerator = "generator"
+	LimitedByTarget    = "target"
+)
 
 // Host describes the machine the generator ran on.
 type Host struct {

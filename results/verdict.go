@@ -38,6 +38,21 @@ func Headline(r *Run) string {
 	if failed > 0 {
 		bad = append(bad, fmt.Sprintf("%d of %d SLOs FAILED", failed, len(r.SLO)))
 	}
+	var segs []string
+	for _, s := range r.Segments {
+		for _, v := range s.SLO {
+			if !v.OK {
+				segs = append(segs, s.Label)
+				break
+			}
+		}
+	}
+	if len(segs) > 0 {
+		bad = append(bad, fmt.Sprintf("SLOs FAILED in %d of %d segments (%s)", len(segs), len(r.Segments), strings.Join(segs, ", ")))
+	}
+	if r.EndedEarly != "" {
+		bad = append(bad, "ENDED EARLY "+r.EndedEarly)
+	}
 	switch {
 	case len(bad) > 0:
 		return strings.Join(bad, "; ")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/perf-tools/perf/harness"
 	"github.com/perf-tools/perf/harness/capture"
@@ -34,6 +35,7 @@ type attackOptions struct {
 	body        string
 	insecure    bool
 	rate        string
+	durationSet bool // --duration was given: a schedule refuses it
 	duration    time.Duration
 	warmup      time.Duration
 	timeout     time.Duration
@@ -73,6 +75,25 @@ Three histograms are kept: corrected (response end minus intended send time),
 service (response end minus actual send) and lag (actual minus intended send).
 The summary, verdicts and percentiles use corrected latency unless named.
 
+Rate: --rate N (per second), N/s, or N/DURATION as vegeta reads it
+(500/100ms is 5,000/s), held for --duration. Or a rate schedule: segments
+joined in order by ';', which sets the run's length itself (no --duration):
+
+  N/DURATION                  inside a schedule, a hold: 50000/5m holds 50,000/s for 5m
+  hold:N/DURATION             a hold anywhere (hold:50000/5m alone is a 5m run)
+  ramp:A..B/DURATION          linear from A/s to B/s
+  steps:A..B+S/DURATION       levels A, A+S, ... B, each held DURATION
+  steps:A,B,C/DURATION        the levels listed, each held DURATION
+  sine:MEAN,AMP,PERIOD[,PHASE]/DURATION
+                              MEAN + AMP sin(2 pi t/PERIOD + PHASE degrees)
+  @FILE                       a CSV of time,rate rows (seconds or 90s), piecewise linear
+
+Hit n of a schedule is due when the integral of the rate reaches n, to the
+nanosecond (no per-second quantisation), so shards split it exactly and a
+late request is sent late, never in a burst. Each segment (each level of
+steps) gets its own summary, SLO verdicts and histograms in run.json and
+its section in report.html; an SLO failed in any segment fails the run.
+
 Targets: --url, where each {key} is replaced per request by a key from --keys
 (uniform:N or zipf:N[:S]), or --targets FILE in vegeta's http or json target
 format ('-' reads stdin), so existing vegeta target files work unchanged.
@@ -97,7 +118,8 @@ generator's CPU saturated (mean at or above 95% of the cores it may use). A
 saturated generator measures itself, never the target.
 
 Exit codes: 0 ok, 2 bad flags or expressions, 3 an SLO failed or most
-requests failed, 5 run invalid (or interrupted).`,
+requests failed, 5 run invalid (or interrupted). For the highest rate that
+meets the SLOs, see perf attack search.`,
 		Example: `  # non-cached random reads from a seeded perf serve
   perf attack --url 'http://127.0.0.1:8080/v1/items/{key}' --keys uniform:100000 \
     --rate 1000 --duration 30s --warmup 5s --slo 'p99<=25ms' --slo 'errors<=0'
@@ -105,20 +127,50 @@ requests failed, 5 run invalid (or interrupted).`,
   # an existing vegeta targets file, 500 requests every 100ms
   perf attack --targets targets.txt --rate 500/100ms --duration 1m
 
+  # ramp to 50,000/s in a minute, then hold it for five
+  perf attack --url http://127.0.0.1:8080/ --rate 'ramp:0..50000/60s;50000/5m' --slo 'p99<=25ms'
+
+  # how latency grows with load: ten steps of 30s, one verdict per step
+  perf attack --url http://127.0.0.1:8080/ --rate 'steps:1000..10000+1000/30s' --slo 'p99<=25ms'
+
   # machine-readable summary (exactly run.json)
   perf attack --url http://127.0.0.1:8080/ --rate 200 --duration 5s --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.command = append([]string{"perf"}, os.Args[1:]...)
-			o.nameSet = cmd.Flags().Changed("name")
-			o.stdin = cmd.InOrStdin()
-			if !cmd.Flags().Changed("progress") {
-				o.progress = isTerminal(os.Stderr)
-			}
+			o.durationSet = cmd.Flags().Changed("duration")
+			o.setCommon(cmd)
 			return runAttack(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
+	o.addCommonFlags(f)
+	f.StringVar(&o.rate, "rate", "50/s", "request rate N, N/s or N/DURATION (500/100ms), or a rate schedule: segments joined by ';' (see above)")
+	f.DurationVar(&o.duration, "duration", 10*time.Second, "measured window (a rate schedule sets its own)")
+	f.DurationVar(&o.warmup, "warmup", 0, "warm-up before the measured window, at the plan's starting rate: attacked and logged, excluded from the summary and verdicts")
+	f.StringVar(&o.shard, "shard", "", "run share i of n of the rate plan (i/n), for n generators attacking together")
+	f.StringVar(&o.pprof, "pprof", "", "target's net/http/pprof address (perf serve's admin listener, http://HOST:6060): CPU profile of the measured window, heap/allocs/goroutine/mutex/block at the end, into pprof/")
+	f.BoolVar(&o.selfProfile, "self-profile", false, "profile the generator itself into pprof/self/")
+	f.StringVar(&o.targetHost, "target-host-metrics", "", "perf serve admin address (http://HOST:6060) to poll for the target host's metrics into host.json")
+	cmd.AddCommand(newSearchCmd())
+	return cmd
+}
+
+// setCommon records what the flags of every attack command say beyond
+// their values: the command line, whether --name was given, stdin, and the
+// progress display's default (on when stderr is a terminal).
+func (o *attackOptions) setCommon(cmd *cobra.Command) {
+	o.command = append([]string{"perf"}, os.Args[1:]...)
+	o.nameSet = cmd.Flags().Changed("name")
+	o.stdin = cmd.InOrStdin()
+	if !cmd.Flags().Changed("progress") {
+		o.progress = isTerminal(os.Stderr)
+	}
+}
+
+// addCommonFlags adds the flags perf attack and perf attack search share:
+// the targets, the requests, the connections, the SLOs, the generator's
+// health bounds and where results go.
+func (o *attackOptions) addCommonFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.url, "url", "", "target URL; each {key} is replaced by a key from --keys")
 	f.StringVar(&o.keys, "keys", "", "key space for {key}: uniform:N or zipf:N[:S] (S default 1.1)")
 	f.Uint64Var(&o.randSeed, "rand-seed", 1, "seed of the key draws (same seed, same key sequence)")
@@ -128,9 +180,6 @@ requests failed, 5 run invalid (or interrupted).`,
 	f.StringArrayVarP(&o.headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
 	f.StringVar(&o.body, "body", "", "file whose content is the request body")
 	f.BoolVar(&o.insecure, "insecure", false, "skip TLS certificate verification")
-	f.StringVar(&o.rate, "rate", "50/s", "request rate: N, N/s or N/DURATION (e.g. 50000, 500/100ms)")
-	f.DurationVar(&o.duration, "duration", 10*time.Second, "measured window")
-	f.DurationVar(&o.warmup, "warmup", 0, "warm-up before the measured window: attacked and logged, excluded from the summary and verdicts")
 	f.DurationVar(&o.timeout, "timeout", harness.DefaultTimeout, "request timeout")
 	f.IntVar(&o.connections, "connections", harness.DefaultConnections, "maximum connections open at once")
 	f.IntVar(&o.workers, "workers", 0, "initial workers, each with its own keep-alive connection (default: 32, or the rate x 3ms when more)")
@@ -142,13 +191,8 @@ requests failed, 5 run invalid (or interrupted).`,
 	f.StringVarP(&o.output, "output", "o", "text", "summary format on stdout: text or json")
 	f.DurationVar(&o.maxLag, "max-lag", harness.DefaultMaxLag, "send-lag p99 above which the run is invalid")
 	f.Float64Var(&o.minAchieved, "min-achieved", harness.DefaultMinAchieved*100, "percent of the planned rate a valid run must achieve")
-	f.StringVar(&o.shard, "shard", "", "run share i of n of the rate plan (i/n), for n generators attacking together")
 	f.BoolVar(&o.progress, "progress", false, "live progress on stderr (default: when stderr is a terminal)")
-	f.StringVar(&o.pprof, "pprof", "", "target's net/http/pprof address (perf serve's admin listener, http://HOST:6060): CPU profile of the measured window, heap/allocs/goroutine/mutex/block at the end, into pprof/")
-	f.BoolVar(&o.selfProfile, "self-profile", false, "profile the generator itself into pprof/self/")
-	f.StringVar(&o.targetHost, "target-host-metrics", "", "perf serve admin address (http://HOST:6060) to poll for the target host's metrics into host.json")
 	f.StringVar(&o.tuneProfile, "tune-profile", "load-generator", "tuning profile whose keys' values this host's run.json records (host.tuning)")
-	return cmd
 }
 
 // plan validates the options and returns the run they describe; every
@@ -158,8 +202,20 @@ func (o *attackOptions) plan() (*harness.RunOptions, error) {
 	if o.output != "text" && o.output != "json" {
 		return nil, fmt.Errorf("--output %q: want text or json", o.output)
 	}
-	rate, err := harness.ParseRate(o.rate)
-	if err != nil {
+	var (
+		rate     harness.Rate
+		schedule *harness.Plan
+		err      error
+	)
+	if harness.IsSchedule(o.rate) {
+		if schedule, err = harness.ParsePlan(o.rate); err != nil {
+			return nil, err
+		}
+		if o.durationSet {
+			return nil, fmt.Errorf("--duration %s: the rate schedule %q sets its own length (%s); drop --duration", o.duration, o.rate, schedule.Duration())
+		}
+		o.duration = schedule.Duration()
+	} else if rate, err = harness.ParseRate(o.rate); err != nil {
 		return nil, err
 	}
 	if o.duration <= 0 {
@@ -220,6 +276,7 @@ func (o *attackOptions) plan() (*harness.RunOptions, error) {
 	p.Options = harness.Options{
 		Targets:     targets,
 		Rate:        rate,
+		Plan:        schedule,
 		Shard:       shard,
 		Duration:    o.duration,
 		Warmup:      o.warmup,
@@ -313,6 +370,8 @@ func runAttack(ctx context.Context, o *attackOptions, stdout, stderr io.Writer) 
 		return silent(exitInvalid, fmt.Errorf("run invalid: %s", strings.Join(run.InvalidReasons, "; ")))
 	case failed(run.SLO):
 		return silent(exitGate, errors.New("an SLO failed"))
+	case failedSegment(run) != "":
+		return silent(exitGate, fmt.Errorf("an SLO failed in %s", failedSegment(run)))
 	case results.MostFailed(run):
 		return silent(exitGate, errors.New("most requests failed"))
 	}
@@ -353,6 +412,18 @@ func explainFailures(w io.Writer, run *results.Run) {
 	if run.Retries > 0 {
 		fmt.Fprintf(w, "perf: %d requests were sent again: a kept-alive connection closed before answering (see README, When perf retries)\n", run.Retries)
 	}
+}
+
+// failedSegment names the first segment of a rate schedule with a failed
+// SLO, or returns "": a step that failed fails the run, whatever the whole
+// run's percentiles say.
+func failedSegment(run *results.Run) string {
+	for _, s := range run.Segments {
+		if failed(s.SLO) {
+			return s.Label
+		}
+	}
+	return ""
 }
 
 func failed(vs []results.Verdict) bool {

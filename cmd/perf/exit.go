@@ -13,6 +13,13 @@ const (
 	exitGate         = 3
 	exitNotPermitted = 4
 	exitInvalid      = 5
+
+	// perf attack search's outcomes other than found (0).
+	exitSearchFailsAtMin     = 10
+	exitSearchPassesAtMax    = 11
+	exitSearchGeneratorBound = 12
+	exitSearchNotConfirmed   = 13
+	exitSearchTimeLimit      = 14
 )
 
 // exitError carries the exit code a failure maps to.

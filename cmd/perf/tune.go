@@ -128,8 +128,8 @@ func tuneStateFile(root, flag string) string {
 	return filepath.Join(root, tuning.DefaultStatePath)
 }
 
-// tuneWriteJSON writes v as indented JSON.
-func tuneWriteJSON(w io.Writer, v any) error {
+// writeJSON writes v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false) // keep >= and <= readable

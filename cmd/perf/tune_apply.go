@@ -90,7 +90,7 @@ func runTuneApply(stdout, stderr io.Writer, opts *tuneApplyOptions) error {
 		}
 	}
 	if opts.Output == "json" {
-		return tuneWriteJSON(stdout, struct {
+		return writeJSON(stdout, struct {
 			*tuning.Plan
 			DryRun bool   `json:"dry_run"`
 			State  string `json:"state"`

@@ -83,7 +83,7 @@ func runTuneCheck(stdout, stderr io.Writer, opts *tuneCheckOptions) error {
 		if warnings == nil {
 			warnings = []tuning.Warning{}
 		}
-		err = tuneWriteJSON(stdout, tuneCheckReport{Profile: p.Name, Root: opts.Root, Results: results, Drift: sum.Drift, Warnings: warnings, Summary: sum})
+		err = writeJSON(stdout, tuneCheckReport{Profile: p.Name, Root: opts.Root, Results: results, Drift: sum.Drift, Warnings: warnings, Summary: sum})
 	} else {
 		err = tuneCheckTable(stdout, results)
 	}

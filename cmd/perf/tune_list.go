@@ -49,7 +49,7 @@ func runTuneList(stdout io.Writer, opts *tuneOptions) error {
 		list = append(list, entry{p.Name, strings.TrimSpace(p.Description), p.Include, len(p.Settings)})
 	}
 	if opts.Output == "json" {
-		return tuneWriteJSON(stdout, list)
+		return writeJSON(stdout, list)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSETTINGS\tDESCRIPTION")

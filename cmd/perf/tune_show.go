@@ -42,7 +42,7 @@ func runTuneShow(stdout io.Writer, opts *tuneCheckOptions) error {
 	}
 	switch opts.Output {
 	case "json":
-		return tuneWriteJSON(stdout, p)
+		return writeJSON(stdout, p)
 	case "yaml":
 		flat := *p
 		flat.Include = ""
