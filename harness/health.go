@@ -115,14 +115,14 @@ func roundDuration(d time.Duration) time.Duration {
 
 // GeneratorBound reports whether the generator, not the target, failed to
 // keep the outcome's plan, and why: its CPU was saturated, its pool reached
-// the most workers (connections) allowed while hits waited for one, the
-// host's CPU was taken by other processes, or it sent late for reasons of
-// its own. A plan the target could not keep (every worker busy waiting on
-// it while more workers brought no more answers) is the target's, and so is
-// an attack that gave up on an SLO the target had already failed, unless
-// the generator was saturated or out of workers meanwhile.
+// the most workers (connections) allowed while hits waited for one, or it
+// sent late for reasons of its own or of its host (other processes taking
+// its cores). A plan the target could not keep (every worker busy waiting
+// on it while more workers brought no more answers) is the target's, and so
+// is an attack that gave up on an SLO the target had already failed, unless
+// the generator also sent late for reasons of its own: the hits it did not
+// send when it gave up are not held against it.
 func (h Health) GeneratorBound(o *Outcome) (bool, string) {
-	reasons := h.Check(o)
 	share := func(d time.Duration) bool { return o.Window > 0 && d.Seconds() >= busyShare*o.Window.Seconds() }
 	switch {
 	case h.cpuSaturated(o):
@@ -130,8 +130,14 @@ func (h Health) GeneratorBound(o *Outcome) (bool, string) {
 	case share(o.Exhausted):
 		return true, fmt.Sprintf("every one of the %d workers, the most allowed, was busy for %s while requests waited for one (raise --max-workers or --connections)",
 			o.Workers, roundDuration(o.Exhausted))
-	case len(reasons) == 0, o.GaveUp != "", share(o.AllBusy):
+	case share(o.AllBusy):
 		return false, ""
 	}
-	return true, strings.Join(reasons, "; ")
+	if lag := time.Duration(results.SummarizeLag(o.Lag).P99 * 1e6); o.Lag.TotalCount() > 0 && lag > h.MaxLag {
+		return true, fmt.Sprintf("send lag p99 %s is above the %s bound: %s", roundDuration(lag), h.MaxLag, h.lagCause(o))
+	}
+	if reasons := h.Check(o); len(reasons) > 0 && o.GaveUp == "" {
+		return true, strings.Join(reasons, "; ")
+	}
+	return false, ""
 }
