@@ -50,13 +50,17 @@ func HTML(runs ...*results.RunDir) Reporter {
 	return func(w io.Writer) error { return WriteHTML(w, runs...) }
 }
 
-// htmlTemplates holds the page (html.tmpl) and the "plot" template that
-// draws each plot's SVG (svg.tmpl).
+// htmlTemplates holds the pages (html.tmpl for runs, search.tmpl for a
+// search), the "plot" template that draws each plot's SVG (svg.tmpl) and
+// the "style" sheet they share (style.tmpl).
 //
-//go:embed html.tmpl svg.tmpl
+//go:embed html.tmpl search.tmpl svg.tmpl style.tmpl
 var htmlTemplates embed.FS
 
-var htmlTemplate = template.Must(template.ParseFS(htmlTemplates, "html.tmpl", "svg.tmpl"))
+var (
+	htmlTemplate   = template.Must(template.ParseFS(htmlTemplates, "html.tmpl", "svg.tmpl", "style.tmpl"))
+	searchTemplate = template.Must(template.ParseFS(htmlTemplates, "search.tmpl", "svg.tmpl", "style.tmpl"))
+)
 
 // WriteHTML writes a self-contained HTML page for one run or several
 // overlaid: each run's verdict in words (Headline) first, red unless it is
