@@ -9,10 +9,25 @@
 // the one percentile rule (results.ValuesAtPercentiles), so the plotted p99
 // is the table's p99.
 //
+// A run whose rate was a schedule has a summary a segment (run.json's
+// segments): the text and Markdown reports add a Segments table, a row a
+// segment; the HTML page adds a Segments section (the table, and latency
+// by segment against the segments' planned rates, a knee when they are
+// steps) and marks where each segment starts on the plots over time. A run
+// without segments is reported as it always was.
+//
+// A search (perf attack search: search.json beside a run directory a
+// step; results.LoadSearch) has reports of its own: SearchText and
+// SearchMarkdown (the outcome first, the answer, a row a step), and
+// WriteSearchHTML, the search directory's report.html, with the knee
+// (latency against the offered rate, the SLO bounds and the answer drawn),
+// the achieved against the offered rate, and each step linked to its run's
+// page. Both HTML pages share one style sheet and one plot template.
+//
 // Reporters are func(io.Writer) error, as vegeta's are: New picks one by
 // format name; WriteRunHTML writes a run directory's report.html, and is
 // what a results.Writer's Render option takes.
 //
-// The package reads runs (package results) and knows nothing of how they
-// were produced (package harness) nor of the command line.
+// The package reads runs and searches (package results) and knows nothing
+// of how they were produced (package harness) nor of the command line.
 package report

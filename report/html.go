@@ -50,13 +50,17 @@ func HTML(runs ...*results.RunDir) Reporter {
 	return func(w io.Writer) error { return WriteHTML(w, runs...) }
 }
 
-// htmlTemplates holds the page (html.tmpl) and the "plot" template that
-// draws each plot's SVG (svg.tmpl).
+// htmlTemplates holds the pages (html.tmpl for runs, search.tmpl for a
+// search), the "plot" template that draws each plot's SVG (svg.tmpl) and
+// the "style" sheet they share (style.tmpl).
 //
-//go:embed html.tmpl svg.tmpl
+//go:embed html.tmpl search.tmpl svg.tmpl style.tmpl
 var htmlTemplates embed.FS
 
-var htmlTemplate = template.Must(template.ParseFS(htmlTemplates, "html.tmpl", "svg.tmpl"))
+var (
+	htmlTemplate   = template.Must(template.ParseFS(htmlTemplates, "html.tmpl", "svg.tmpl", "style.tmpl"))
+	searchTemplate = template.Must(template.ParseFS(htmlTemplates, "search.tmpl", "svg.tmpl", "style.tmpl"))
+)
 
 // WriteHTML writes a self-contained HTML page for one run or several
 // overlaid: each run's verdict in words (Headline) first, red unless it is
@@ -114,6 +118,9 @@ type htmlView struct {
 	// label and each run's corrected value.
 	Latency []htmlRow
 	Plots   []htmlPlot
+	// Segments is the section of the runs' rate-schedule segments; nil
+	// when no run has segments.
+	Segments *htmlSegments
 	// Several is true when the page overlays more than one run: the
 	// headlines then name their run.
 	Several bool
@@ -213,6 +220,13 @@ func buildHTMLView(runs []*results.RunDir) htmlView {
 		errorsPlot(runs, labels),
 		cpuPlot(runs, labels),
 	}
+	if v.Segments = buildSegments(runs, labels); v.Segments != nil {
+		for i := range v.Plots {
+			if len(v.Plots[i].SVG.VMarks) > 0 {
+				v.Plots[i].Note = strings.TrimSpace(v.Plots[i].Note + " " + segmentsNote)
+			}
+		}
+	}
 	return v
 }
 
@@ -285,6 +299,57 @@ type svgPlot struct {
 	// usual is the length of the runs' usual interval, in words, for the
 	// legend of partial intervals.
 	usual string
+	// xLog and yLog draw an axis by log10 (its ticks then come from
+	// logTicks): latency near a knee spans orders of magnitude, and a
+	// search's rates grow by a factor a step.
+	xLog, yLog bool
+	// points are markers, one a measurement (a segment, a search step),
+	// whose shape says its verdict.
+	points []point
+	// vmarks are vertical lines: where a segment starts, a search's answer.
+	vmarks []vmark
+	// keys are legend entries for the markers' shapes.
+	keys []legendKey
+}
+
+// Marker shapes: a verdict is told by shape, not by colour alone, so that
+// it reads in grey print and for colour-blind people.
+const (
+	shapeCircle   = "circle"   // pass
+	shapeSquare   = "square"   // fail
+	shapeTriangle = "triangle" // generator-bound
+)
+
+// point is one marker at (x, y).
+type point struct {
+	x, y float64
+	kind string // the series' kind: p50, p99, ...
+	run  int
+	// verdict is a class: pass, fail, generator-bound, or none.
+	verdict string
+	shape   string
+	color   string
+	// hollow draws the marker's outline only (a step that ended early).
+	hollow bool
+	// title is the marker's tooltip.
+	title string
+}
+
+// vmark is a vertical line at x with a label at the plot's top.
+type vmark struct {
+	x     float64
+	label string
+	// title is the tooltip, the label when empty.
+	title string
+	color string
+	dash  string
+}
+
+// legendKey is a legend entry for a marker shape.
+type legendKey struct {
+	shape  string
+	hollow bool
+	text   string
 }
 
 // spectrumX maps a percentile (0..100) to the spectrum's x axis:
@@ -485,6 +550,35 @@ type plotView struct {
 	Lines            []lineView
 	Marks            []markView
 	Legend           []legendView
+	Points           []pointView
+	VMarks           []vmarkView
+}
+
+// pointView is a marker: a circle at (X, Y), or a polygon through Path.
+type pointView struct {
+	Kind, Verdict string
+	Run           int
+	Circle        bool
+	X, Y          string
+	Path          string
+	// Stroke and Fill are the marker's colours: Fill is white for a
+	// hollow one.
+	Stroke, Fill string
+	// Value is the marker's data value, "x,y" (data-value).
+	Value string
+	Title string
+}
+
+// vmarkView is a vertical line and its label (none when labels would
+// overlap: its title still names it).
+type vmarkView struct {
+	Value  string // data-x
+	Line   segView
+	Color  string
+	Dash   string
+	Text   textView
+	Anchor string
+	Title  string
 }
 
 type rectView struct{ X, Y, W, H string }
@@ -533,13 +627,18 @@ type markView struct {
 	Text   textView
 }
 
-// legendView is one legend entry at (X, Y): a series' line, or the hollow
-// marker of partial intervals.
+// legendView is one legend entry at (X, Y): a series' line, the hollow
+// marker of partial intervals, or a marker shape (Shape is its points or,
+// for a circle, empty with Circle set).
 type legendView struct {
 	X, Y               string
 	Partial            bool
 	Color, Width, Dash string
 	Text               string
+	Marker             bool
+	Circle             bool
+	Shape              string
+	Fill               string
 }
 
 // view lays the plot out for the "plot" template.
@@ -552,8 +651,8 @@ func (p *svgPlot) view() plotView {
 		p.xMax = p.xMin + 1
 	}
 	iw, ih := plotW-padLeft-padRight, plotH-padTop-padBottom
-	sx := func(x float64) float64 { return padLeft + (x-p.xMin)/(p.xMax-p.xMin)*iw }
-	sy := func(y float64) float64 { return padTop + ih - (y-p.yMin)/(p.yMax-p.yMin)*ih }
+	sx := func(x float64) float64 { return padLeft + axisFraction(x, p.xMin, p.xMax, p.xLog)*iw }
+	sy := func(y float64) float64 { return padTop + ih - axisFraction(y, p.yMin, p.yMax, p.yLog)*ih }
 	// f formats a coordinate: a tenth of a user unit is finer than a pixel.
 	f := func(v float64) string { return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) }
 	clampX := func(x float64) string { return f(math.Max(padLeft, math.Min(padLeft+iw, sx(x)))) }
@@ -609,6 +708,21 @@ func (p *svgPlot) view() plotView {
 		}
 		v.Marks = append(v.Marks, m)
 	}
+	for _, q := range p.points {
+		x, y := sx(q.x), sy(q.y)
+		pv := pointView{Kind: q.kind, Verdict: q.verdict, Run: q.run, Stroke: q.color, Fill: q.color,
+			Value: fv(q.x) + "," + fv(q.y), Title: q.title}
+		if q.hollow {
+			pv.Fill = "#fff"
+		}
+		if q.shape == shapeCircle || q.shape == "" {
+			pv.Circle, pv.X, pv.Y = true, f(x), f(y)
+		} else {
+			pv.Path = shapePath(q.shape, x, y, f)
+		}
+		v.Points = append(v.Points, pv)
+	}
+	v.VMarks = p.vmarkViews(sx, f, ih)
 	// The legend, below the plot, in rows: inside the frame it would hide
 	// the data (a rate plot's lines run along its top). An entry's width
 	// is a guess from its text's length.
@@ -628,11 +742,165 @@ func (p *svgPlot) view() plotView {
 	if partials {
 		add(legendView{Partial: true, Text: "partial interval (shorter than " + p.usual + "): hollow marker, not joined"})
 	}
+	for _, k := range p.keys {
+		e := legendView{Marker: true, Color: "#555", Fill: "#555", Text: k.text}
+		if k.hollow {
+			e.Fill = "#fff"
+		}
+		if k.shape == shapeCircle {
+			e.Circle = true
+		} else {
+			e.Shape = shapePath(k.shape, 12, -4, f)
+		}
+		add(e)
+	}
 	v.Height = f(plotH)
 	if len(v.Legend) > 0 {
 		v.Height = f(ly + 8)
 	}
 	return v
+}
+
+// axisFraction returns where v lies between an axis's ends lo and hi, 0 at
+// lo and 1 at hi, linearly or by log10. A value a log axis cannot show (0
+// or below) lies at its low end.
+func axisFraction(v, lo, hi float64, log bool) float64 {
+	if log {
+		if v < lo {
+			v = lo
+		}
+		return (math.Log10(v) - math.Log10(lo)) / (math.Log10(hi) - math.Log10(lo))
+	}
+	return (v - lo) / (hi - lo)
+}
+
+// logRange returns the ends and ticks of a log axis holding lo..hi (both
+// above 0): its ends are the nearest 1, 2 or 5 times a power of ten
+// outside them, its ticks those steps inside, or only the powers of ten
+// when those are too many to read.
+func logRange(lo, hi float64) (float64, float64, []tick) {
+	steps := func(k float64) []float64 {
+		d := math.Pow(10, k)
+		return []float64{d, 2 * d, 5 * d}
+	}
+	floor, ceil := lo, hi
+	for _, v := range steps(math.Floor(math.Log10(lo))) {
+		if v <= lo*(1+1e-9) {
+			floor = v
+		}
+	}
+	ceil = math.Pow(10, math.Ceil(math.Log10(hi)))
+	for _, v := range steps(math.Floor(math.Log10(hi))) {
+		if v >= hi*(1-1e-9) && v < ceil {
+			ceil = v
+		}
+	}
+	var all, decades []tick
+	for k := math.Floor(math.Log10(floor)); k <= math.Ceil(math.Log10(ceil)); k++ {
+		for i, v := range steps(k) {
+			if v < floor*(1-1e-9) || v > ceil*(1+1e-9) {
+				continue
+			}
+			t := tick{v, strconv.FormatFloat(roundTick(v, v), 'f', -1, 64)}
+			all = append(all, t)
+			if i == 0 {
+				decades = append(decades, t)
+			}
+		}
+	}
+	if len(all) > 10 && len(decades) >= 2 {
+		all = decades
+	}
+	return floor, ceil, all
+}
+
+// fitLog sets a log y axis to hold every point, series and mark, and
+// reports whether it could: a y axis spans a factor of ten or more, and
+// every value is above 0. Otherwise the axis stays linear.
+func (p *svgPlot) fitLog() bool {
+	lo, hi := math.Inf(1), 0.0
+	see := func(v float64) {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	for _, s := range p.series {
+		for _, pc := range s.pieces {
+			for _, q := range pc.points {
+				see(q.y)
+			}
+		}
+	}
+	for _, q := range p.points {
+		see(q.y)
+	}
+	for _, mk := range p.marks {
+		see(mk.y)
+	}
+	if lo <= 0 || hi < 10*lo {
+		return false
+	}
+	p.yLog = true
+	p.yMin, p.yMax, p.yTicks = logRange(lo, hi*1.05)
+	return true
+}
+
+// shapePath returns the points of a marker polygon of shape centred at
+// (x, y), in user units.
+func shapePath(shape string, x, y float64, f func(float64) string) string {
+	var pts []pt
+	switch shape {
+	case shapeSquare:
+		const r = 4
+		pts = []pt{{x - r, y - r}, {x + r, y - r}, {x + r, y + r}, {x - r, y + r}}
+	default: // triangle, pointing up
+		const r = 5.5
+		pts = []pt{{x, y - r}, {x + r, y + 0.8*r}, {x - r, y + 0.8*r}}
+	}
+	return pairs(pts, f, f)
+}
+
+// vmarkViews lays out the vertical marks: a line across the frame and a
+// label at its top, right of the line (left of it in the plot's right
+// third). A label that would overlap one already placed goes a row lower,
+// and is left out below the third row: its title still names it.
+func (p *svgPlot) vmarkViews(sx func(float64) float64, f func(float64) string, ih float64) []vmarkView {
+	var out []vmarkView
+	var rows [3][][2]float64 // the x extents of the labels in each row
+	for _, m := range p.vmarks {
+		x := sx(m.x)
+		title := m.title
+		if title == "" {
+			title = m.label
+		}
+		v := vmarkView{Value: fv(m.x), Line: segView{f(x), f(padTop), f(x), f(padTop + ih)}, Color: m.color, Dash: m.dash, Title: title, Anchor: "start"}
+		if m.label != "" {
+			w := 7 * float64(utf8.RuneCountInString(m.label))
+			from, to := x+3, x+3+w
+			if x > padLeft+(plotW-padLeft-padRight)*2/3 {
+				v.Anchor = "end"
+				from, to = x-3-w, x-3
+			}
+			for r := range rows {
+				free := true
+				for _, e := range rows[r] {
+					if from < e[1]+4 && e[0] < to+4 {
+						free = false
+						break
+					}
+				}
+				if free {
+					rows[r] = append(rows[r], [2]float64{from, to})
+					tx := x + 3
+					if v.Anchor == "end" {
+						tx = x - 3
+					}
+					v.Text = textView{f(tx), f(padTop + 13 + 15*float64(r)), m.label}
+					break
+				}
+			}
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 // fv formats a data value for an attribute.

@@ -48,6 +48,38 @@ type htmlTestRun struct {
 	hostCPU float64
 	// lateAt lists seconds in which every request is sent 20ms late.
 	lateAt []int
+	// steps, when set, make the rate a schedule of steps (run.json's
+	// segments): steps[k] requests per second for stepS seconds each,
+	// latency growing with the rate as a target's near its knee. seconds
+	// must be len(steps)*stepS.
+	steps []int
+	stepS int
+}
+
+// step returns the step of a run with steps at sec (counted from the
+// warm-up's start; the warm-up is at the first step's rate), -1 without.
+func (spec htmlTestRun) step(sec int) int {
+	if len(spec.steps) == 0 {
+		return -1
+	}
+	return min(max(sec-spec.warmup, 0)/spec.stepS, len(spec.steps)-1)
+}
+
+// rateAt returns the planned rate at sec.
+func (spec htmlTestRun) rateAt(sec int) int {
+	if k := spec.step(sec); k >= 0 {
+		return spec.steps[k]
+	}
+	return spec.rate
+}
+
+// scaleAt returns the latency multiplier at sec: with steps, it grows as
+// the rate's ratio to the first step to the power 1.5.
+func (spec htmlTestRun) scaleAt(sec int) float64 {
+	if k := spec.step(sec); k >= 0 {
+		return spec.scale * math.Pow(float64(spec.steps[k])/float64(spec.steps[0]), 1.5)
+	}
+	return spec.scale
 }
 
 // writeHTMLTestRun writes a complete run directory with the package's own
@@ -67,6 +99,7 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 	var intervals []results.Interval
 	corrected, service, lag := results.NewHistogram(), results.NewHistogram(), results.NewHistogram()
 	var errs, failures, unsent, sent int64
+	var measured []results.Interval
 	host := &results.HostSamples{Start: start, IntervalS: 1}
 	total := spec.warmup + spec.seconds
 	if spec.tailS > 0 {
@@ -82,7 +115,7 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 			End:       start.Add(time.Duration(sec)*time.Second + length),
 			Warmup:    sec < spec.warmup,
 			Corrected: results.NewHistogram(), Service: results.NewHistogram(), Lag: results.NewHistogram(),
-			Intended: int64(math.Round(float64(spec.rate) * length.Seconds())),
+			Intended: int64(math.Round(float64(spec.rateAt(sec)) * length.Seconds())),
 		}
 		n := int(iv.Intended) - rng.IntN(int(iv.Intended)/50+1)
 		// Failures get no response, hence no latency; error statuses do.
@@ -90,12 +123,12 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 		switch {
 		case slices.Contains(spec.dead, sec):
 			failed = n
-		case sec%4 == 3:
+		case sec%4 == 3 && len(spec.steps) == 0: // steps fail by latency alone
 			failed, statuses = rng.IntN(3), 1+rng.IntN(3)
 		}
 		for i := 0; i < n; i++ {
 			// Log-normal service time around 2ms, a long tail.
-			svc := time.Duration(spec.scale * 2e6 * math.Exp(0.6*rng.NormFloat64()))
+			svc := time.Duration(spec.scaleAt(sec) * 2e6 * math.Exp(0.6*rng.NormFloat64()))
 			l := time.Duration(rng.IntN(200)) * time.Microsecond
 			if slices.Contains(spec.lateAt, sec) {
 				l += 20 * time.Millisecond
@@ -124,6 +157,7 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 			host.Generator = append(host.Generator, results.HostSample{T: float64(sec) + 1, ProcCPUPercent: cpu, ProcCPUCores: 0.4, AffinityCPUPercent: busy})
 		}
 		if !iv.Warmup {
+			measured = append(measured, iv)
 			corrected.Merge(iv.Corrected)
 			service.Merge(iv.Service)
 			lag.Merge(iv.Lag)
@@ -175,6 +209,36 @@ func writeHTMLTestRun(t testing.TB, dir string, spec htmlTestRun) {
 	}
 	if !spec.noSLO {
 		run.SLO = results.EvaluateSLOs(slos, run)
+	} else {
+		slos = nil
+	}
+	if len(spec.steps) > 0 {
+		var planned int64
+		for _, iv := range measured {
+			planned += iv.Intended
+		}
+		run.Rate.Target = float64(planned) / float64(spec.seconds)
+		run.Rate.Plan = fmt.Sprintf("steps:%d..%d+%d/%ds", spec.steps[0], spec.steps[len(spec.steps)-1], spec.steps[min(1, len(spec.steps)-1)]-spec.steps[0], spec.stepS)
+		for k, rate := range spec.steps {
+			tally := results.NewTally()
+			tally.Window = time.Duration(spec.stepS) * time.Second
+			for _, iv := range measured[k*spec.stepS : (k+1)*spec.stepS] {
+				tally.AddInterval(iv)
+				tally.StatusCodes["200"] += iv.Sent() - iv.Errors
+				if iv.Errors > iv.Failures {
+					tally.StatusCodes["503"] += iv.Errors - iv.Failures
+				}
+				if iv.Failures > 0 {
+					tally.AddError("connection refused", iv.Failures, "dial tcp 127.0.0.1:8080: connect: connection refused")
+				}
+			}
+			label := fmt.Sprintf("step %d/%d: %d/s", k+1, len(spec.steps), rate)
+			seg, err := results.NewSegment(label, run.Rate.Plan, time.Duration(k*spec.stepS)*time.Second, float64(rate), &tally, slos)
+			if err != nil {
+				t.Fatal(err)
+			}
+			run.Segments = append(run.Segments, seg)
+		}
 	}
 	writeRunDir(t, dir, run, intervals)
 }

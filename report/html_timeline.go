@@ -148,6 +148,7 @@ func timePlot(id, yLabel string, runs []*results.RunDir, labels []string, cols [
 	}
 	p.usual = strings.Join(usual, " / ")
 	p.fitTime(runs)
+	p.markSegments(runs)
 	return p
 }
 
@@ -346,6 +347,7 @@ func cpuPlot(runs []*results.RunDir, labels []string) htmlPlot {
 		p.xMax = 1
 	}
 	p.xTicks = niceTicks(0, p.xMax, 8)
+	p.markSegments(runs)
 	// CPU is a share of the cores: the ticks end at 100% unless a sample
 	// went above it (maxY's 5% headroom would push a 97% host to an axis
 	// of 150%), with room above 100% for the labels.

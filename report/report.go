@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -77,71 +78,79 @@ func JSON(runs ...*results.Run) Reporter {
 // service latency percentiles side by side, then validity and SLO
 // verdicts. Several runs are columns side by side.
 func Text(runs ...*results.Run) Reporter {
-	return func(w io.Writer) error {
-		bw := bufio.NewWriter(w)
-		for i, t := range reportTables(runs) {
-			if i > 0 {
-				fmt.Fprintln(bw)
-			}
-			rows := t.rows(true)
-			widths := make([]int, len(rows[0]))
-			for _, row := range rows {
-				for j, c := range row {
-					widths[j] = max(widths[j], utf8.RuneCountInString(c))
-				}
-			}
-			for _, row := range rows {
-				var line strings.Builder
-				for j, c := range row {
-					pad := strings.Repeat(" ", widths[j]-utf8.RuneCountInString(c))
-					if j > 0 {
-						line.WriteString("  ")
-					}
-					if t.numeric && j > 0 {
-						line.WriteString(pad + c) // numbers right-aligned
-					} else {
-						line.WriteString(c + pad)
-					}
-				}
-				fmt.Fprintln(bw, strings.TrimRight(line.String(), " "))
+	return func(w io.Writer) error { return writeText(w, reportTables(runs)) }
+}
+
+// writeText writes tables as aligned text, a blank line between them: the
+// layout of every text report (runs, searches).
+func writeText(w io.Writer, tables []table) error {
+	bw := bufio.NewWriter(w)
+	for i, t := range tables {
+		if i > 0 {
+			fmt.Fprintln(bw)
+		}
+		rows := t.rows(true)
+		widths := make([]int, len(rows[0]))
+		for _, row := range rows {
+			for j, c := range row {
+				widths[j] = max(widths[j], utf8.RuneCountInString(c))
 			}
 		}
-		return bw.Flush()
+		for _, row := range rows {
+			var line strings.Builder
+			for j, c := range row {
+				pad := strings.Repeat(" ", widths[j]-utf8.RuneCountInString(c))
+				if j > 0 {
+					line.WriteString("  ")
+				}
+				if t.right(j) {
+					line.WriteString(pad + c) // numbers right-aligned
+				} else {
+					line.WriteString(c + pad)
+				}
+			}
+			fmt.Fprintln(bw, strings.TrimRight(line.String(), " "))
+		}
 	}
+	return bw.Flush()
 }
 
 // Markdown returns a reporter that writes runs as GitHub
 // Markdown tables, one column a run.
 func Markdown(runs ...*results.Run) Reporter {
-	return func(w io.Writer) error {
-		bw := bufio.NewWriter(w)
-		fmt.Fprintln(bw, "## perf report")
-		for _, t := range reportTables(runs) {
-			fmt.Fprintf(bw, "\n### %s\n\n", t.title)
-			rows := t.rows(false)
-			for i, row := range rows {
-				cells := make([]string, len(row))
-				for j, c := range row {
-					if i == 0 && j > 1 && c == "" {
-						c = row[j-1] // a run name over its service column
-					}
-					cells[j] = strings.ReplaceAll(c, "|", `\|`)
+	return func(w io.Writer) error { return writeMarkdown(w, "perf report", reportTables(runs)) }
+}
+
+// writeMarkdown writes tables as GitHub Markdown under a heading, each
+// table under its title: the layout of every Markdown report.
+func writeMarkdown(w io.Writer, heading string, tables []table) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintln(bw, "## "+heading)
+	for _, t := range tables {
+		fmt.Fprintf(bw, "\n### %s\n\n", t.title)
+		rows := t.rows(false)
+		for i, row := range rows {
+			cells := make([]string, len(row))
+			for j, c := range row {
+				if i == 0 && j > 1 && c == "" {
+					c = row[j-1] // a run name over its service column
 				}
-				fmt.Fprintf(bw, "| %s |\n", strings.Join(cells, " | "))
-				if i == 0 {
-					align := make([]string, len(row))
-					for j := range align {
-						align[j] = "---"
-						if j > 0 && t.numeric {
-							align[j] = "--:"
-						}
+				cells[j] = strings.ReplaceAll(c, "|", `\|`)
+			}
+			fmt.Fprintf(bw, "| %s |\n", strings.Join(cells, " | "))
+			if i == 0 {
+				align := make([]string, len(row))
+				for j := range align {
+					align[j] = "---"
+					if t.right(j) {
+						align[j] = "--:"
 					}
-					fmt.Fprintf(bw, "|%s|\n", strings.Join(align, "|"))
 				}
+				fmt.Fprintf(bw, "|%s|\n", strings.Join(align, "|"))
 			}
 		}
-		return bw.Flush()
 	}
+	return bw.Flush()
 }
 
 // table is one section of a report: a label column and one or more
@@ -152,8 +161,16 @@ type table struct {
 	// is over the labels.
 	head []string
 	body [][]string
-	// numeric tables right-align their values.
+	// numeric tables right-align their values, but for the columns
+	// listed in words (a segment's label, a step's verdict).
 	numeric bool
+	words   []int
+}
+
+// right reports whether column j is right-aligned: a value column of a
+// numeric table that does not hold words.
+func (t table) right(j int) bool {
+	return t.numeric && j > 0 && !slices.Contains(t.words, j)
 }
 
 // rows returns copies of the table's rows, header first; text tables lead
@@ -299,7 +316,7 @@ func reportTables(runs []*results.Run) []table {
 			return fmt.Sprintf("%d: %s", len(r.Warnings), strings.Join(r.Warnings, "; "))
 		})
 	}
-	return []table{facts, lat, ver}
+	return append([]table{facts, lat, ver}, segmentTables(runs, labels)...)
 }
 
 // sloExprs returns the SLO expressions of runs, in order of first
