@@ -4,8 +4,10 @@
 //
 // The target formats are vegeta's: target files are read with its Targeter
 // readers, so users' vegeta target files work unchanged; vegeta's types
-// never leave this package. The rate plan is vegeta's constant rate (its
-// ConstantPacer) computed in closed form per hit (see schedule), because
+// never leave this package. The rate plan is a constant rate (vegeta's
+// ConstantPacer) or a schedule of holds, ramps, steps, sines and
+// piecewise-linear files (Plan, schedule.go), computed in closed form per
+// hit (see schedule), because
 // coordinated-omission-safe timing needs every hit's intended time, which
 // vegeta's Attacker does not expose and its Pacer cannot give for a hit
 // that is already late. Requests go out through a lean HTTP/1.1 client, one
@@ -16,7 +18,9 @@
 // never imports the service.
 //
 // How a hit is timed: hit n is due at start + at(n), a pure function of the
-// plan (constantSchedule). A worker takes the next hit, sleeps until it is
+// plan: for a constant rate in 128-bit integers (constantSchedule), for a
+// schedule at the nanosecond the integral of its rate reaches n
+// (planSchedule), so shards split either exactly. A worker takes the next hit, sleeps until it is
 // due (or sends at once when it is late), sends, reads the response, and
 // records three values: corrected (response end minus the intended time),
 // service (response end minus the actual send) and lag (actual send minus
@@ -36,7 +40,16 @@
 // window holds exactly the plan's hits (sent, or counted as never sent when
 // the window ended first). A request without a response is a failure,
 // counted by kind with its first message, and has no latency. A request is
-// sent twice only when that is safe (see attack.send), and counted.
+// sent twice only when that is safe (see attack.send), and counted. The
+// start of every segment of a schedule is an interval boundary, so each
+// segment's summary is the sum of its own intervals (Outcome.Segments).
+//
+// An attack may give up (Options.GiveUp, see Limit) once an SLO has failed
+// beyond doubt: more requests answered above a latency bound, or in flight
+// longer than it, than the percentile allows of the whole plan. Hits the
+// generator has not sent yet are not counted against the target; whether
+// the generator or the target limited a run is Health.GeneratorBound's to
+// say, and perf attack search (package harness/search) stops on the former.
 //
 // Recording takes one uncontended mutex and three histogram increments; the
 // supervisor hands each interval, once complete, to the caller (to stream

@@ -7,17 +7,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perf-tools/perf/internal/testenv"
 	"github.com/perf-tools/perf/results"
 )
 
-// TestAttackFollowsSchedule runs a schedule on loopback: every interval
+// TestE2EAttackFollowsSchedule runs a schedule on loopback: every interval
 // holds the hits the plan's integral puts in it, no interval straddles a
 // segment, each segment's tally holds exactly its hits, and at up to
 // 5,000/s what was sent each second is within 1% of the plan.
-func TestAttackFollowsSchedule(t *testing.T) {
-	if testing.Short() {
-		t.Skip("sends load for 4s")
-	}
+func TestE2EAttackFollowsSchedule(t *testing.T) {
+	testenv.SkipUnderRace(t)
 	srv := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
 	targets := urlTargets(t, srv.URL+"/", RequestOptions{Method: "GET", KeepAlive: true})
 	plan, err := ParsePlan("steps:1000,2000/1s;ramp:2000..5000/1500ms;5000/500ms")

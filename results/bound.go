@@ -269,6 +269,10 @@ func (b Bound) Evaluate(run *Run) Verdict {
 	case "rate":
 		text = fmt.Sprintf("rate %s/s", FormatFloat(v, 1))
 	default:
+		if run.Requests > 0 && run.Responses() == 0 {
+			// No latency was measured: a bound on it cannot hold.
+			return Verdict{Expr: b.Expr, OK: false, Observed: fmt.Sprintf("%s: no response to measure (%d requests failed)", m.Name, run.Errors)}
+		}
 		text = fmt.Sprintf("%s %sms", m.Name, FormatFloat(v, 3))
 	}
 	return Verdict{Expr: b.Expr, OK: !b.Relative && b.Holds(v), Observed: text}

@@ -22,7 +22,11 @@ func Headline(r *Run) string {
 	if r.Interrupted {
 		bad = append(bad, "INTERRUPTED")
 	}
-	if !r.Valid {
+	switch {
+	case r.Valid:
+	case r.Generator.LimitedBy == LimitedByTarget:
+		bad = append(bad, "INVALID: the target could not keep up with the plan")
+	default:
 		bad = append(bad, "INVALID: the generator could not keep the plan")
 	}
 	if MostFailed(r) {

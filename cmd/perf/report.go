@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -47,6 +48,9 @@ wikis; --output html writes a self-contained page with plots (percentile
 spectrum, latency, rate, errors and generator CPU over time; several runs
 overlaid), the report.html of a run directory.
 
+A search directory of perf attack search, given alone, prints as the
+search: its steps, its answer, and with --output html its knee plot.
+
 perf report only reads: it never re-evaluates SLOs nor changes the exit code
 for a failed run (perf attack and perf compare gate). A directory that is not
 a run directory, or whose run.json is unreadable or of another schema, is an
@@ -83,8 +87,14 @@ then passes it on as it is), is a usage error (exit 2).`,
 	return cmd
 }
 
-// runReport reads the run directories and prints them.
+// runReport reads the run directories and prints them; a search directory
+// of perf attack search, alone, prints as the search.
 func runReport(_ context.Context, o *reportOptions) error {
+	if len(o.dirs) == 1 {
+		if _, err := os.Stat(filepath.Join(o.dirs[0], results.SearchFile)); err == nil {
+			return reportSearch(o)
+		}
+	}
 	runs := make([]*results.Run, 0, len(o.dirs))
 	for _, dir := range o.dirs {
 		r, err := results.ReadRun(dir)
@@ -118,6 +128,29 @@ func runReport(_ context.Context, o *reportOptions) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
+}
+
+// reportSearch prints the search directory o.dirs[0] in o.output's format:
+// --output json prints its search.json as it is.
+func reportSearch(o *reportOptions) error {
+	dir := o.dirs[0]
+	s, err := results.LoadSearch(dir)
+	if err != nil {
+		return err
+	}
+	switch o.output {
+	case report.FormatJSON:
+		b, err := os.ReadFile(filepath.Join(dir, results.SearchFile))
+		if err == nil {
+			_, err = o.stdout.Write(b)
+		}
+		return err
+	case report.FormatMarkdown:
+		return report.SearchMarkdown(o.stdout, s)
+	case report.FormatHTML:
+		return report.SearchHTML(o.stdout, s)
+	}
+	return report.SearchText(o.stdout, s)
 }
 
 // expandRunArgs returns the run directories that args name, expanding the

@@ -1,8 +1,8 @@
 // Package search is the algorithm of perf attack search: it finds the
 // highest offered rate at which a target meets its SLOs.
 //
-// The search knows nothing of HTTP, of the attack engine or of the command
-// line. A step is a Trial, a function that runs one step at an offered rate
+// The algorithm (search.go) knows nothing of HTTP, of the attack engine or
+// of the command line. A step is a Trial, a function that runs one step at an offered rate
 // and returns it judged (pass, fail or generator-bound); the caller's trial
 // runs a real attack and judges it by the SLOs, while this package's tests
 // pass fake trials and a fake clock so that the whole algorithm runs in
@@ -35,4 +35,11 @@
 // capacity is claimed above it. A time limit ends the search before a step
 // that would not finish within it, and a cancelled context ends it as
 // interrupted; both keep the bracket learnt so far.
+//
+// Steps (trial.go) is the trial of perf attack search: each step is a
+// whole recorded run (harness.Run) in a run directory of its own, that
+// gives up early once an SLO has failed beyond doubt (Limits), judged
+// generator-bound when the generator, not the target, could not keep its
+// plan (harness.Health.GeneratorBound); after a failed step it probes the
+// target until it answers within the SLO again.
 package search

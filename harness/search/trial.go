@@ -69,7 +69,7 @@ func (s *Steps) Trial(ctx context.Context, step results.SearchStep) (results.Sea
 	if ctx.Err() != nil {
 		return step, ctx.Err()
 	}
-	judge(&step, run)
+	judge(&step, run, o.Health)
 	if step.Verdict == results.StepFail {
 		took, ok := s.recover(ctx)
 		step.RecoveryS = took.Seconds()
@@ -85,8 +85,11 @@ func (s *Steps) Trial(ctx context.Context, step results.SearchStep) (results.Sea
 	return step, nil
 }
 
-// judge fills step from its run.
-func judge(step *results.SearchStep, run *results.Run) {
+// judge fills step from its run. A step the target could not keep fails
+// when requests of its plan went unsent (they have no latency to judge);
+// target-caused send lag alone does not fail it, since corrected latency,
+// which the SLOs judge, already holds that wait.
+func judge(step *results.SearchStep, run *results.Run, health harness.Health) {
 	step.Achieved = run.Rate.Achieved
 	step.Requests, step.Errors = run.Requests, run.Errors
 	step.Latency = run.Latency.Corrected
@@ -103,8 +106,12 @@ func judge(step *results.SearchStep, run *results.Run) {
 			step.Reasons = append(step.Reasons, fmt.Sprintf("%s failed: %s", v.Expr, v.Observed))
 		}
 	}
-	if !run.Valid {
-		step.Reasons = append(step.Reasons, "the target could not keep the plan: "+strings.Join(run.InvalidReasons, "; "))
+	if health.MinAchieved <= 0 {
+		health = harness.DefaultHealth()
+	}
+	if planned := run.Requests + run.Unsent; run.EndedEarly == "" && (run.Unsent > 0 || float64(run.Requests) < health.MinAchieved*float64(planned)) {
+		step.Reasons = append(step.Reasons, fmt.Sprintf("the target could not take the rate: %d of the %d requests planned were sent (%s)",
+			run.Requests, planned, strings.Join(run.InvalidReasons, "; ")))
 	}
 	if results.MostFailed(run) {
 		step.Reasons = append(step.Reasons, fmt.Sprintf("most requests failed: %d of %d", run.Errors, run.Requests))
@@ -162,7 +169,7 @@ func Limits(slos []results.Bound, planned int64) []harness.Limit {
 		switch {
 		case m.Unit == results.UnitMS && m.Percentile > 0:
 			over, _ := b.Latency()
-			ls = append(ls, harness.Limit{Over: over, Allowed: int64(math.Floor((1 - m.Percentile/100) * float64(planned))), Expr: b.Expr})
+			ls = append(ls, harness.Limit{Over: over, Allowed: allowedOf((100 - m.Percentile) / 100 * float64(planned)), Expr: b.Expr})
 		case m.Name == "errors":
 			allowed := int64(math.Floor(b.Limit))
 			if b.Op == "<" {
@@ -170,11 +177,15 @@ func Limits(slos []results.Bound, planned int64) []harness.Limit {
 			}
 			ls = append(ls, harness.Limit{Allowed: allowed, Expr: b.Expr})
 		case m.Name == "error_rate":
-			ls = append(ls, harness.Limit{Allowed: int64(math.Floor(b.Limit / 100 * float64(planned))), Expr: b.Expr})
+			ls = append(ls, harness.Limit{Allowed: allowedOf(b.Limit / 100 * float64(planned)), Expr: b.Expr})
 		}
 	}
 	return ls
 }
+
+// allowedOf is the whole number of requests a share of a plan allows,
+// forgiving the float error of the share (0.1% of 10,000 is 10, not 9).
+func allowedOf(share float64) int64 { return int64(math.Floor(share + 1e-9)) }
 
 // rateOf is the constant rate of r requests per second, to a thousandth.
 func rateOf(r float64) harness.Rate {

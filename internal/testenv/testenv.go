@@ -64,3 +64,12 @@ func required(env, what string) (bool, error) {
 	}
 	return req, nil
 }
+
+// SkipUnderRace skips a test whose numbers depend on the generator keeping
+// a rate when the race detector is on; make e2e runs it without.
+func SkipUnderRace(t testing.TB) {
+	t.Helper()
+	if Race {
+		t.Skip("measures against a rate the race detector's slowdown would not let the generator keep; make e2e runs it without -race")
+	}
+}
