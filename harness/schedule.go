@@ -627,11 +627,7 @@ func (sp *segParser) parse() ([]part, error) {
 		if !ok {
 			return nil, sp.fail("no .. between the start and end rates")
 		}
-		a, err := sp.rate("start rate", from)
-		if err != nil {
-			return nil, err
-		}
-		b, err := sp.rate("end rate", to)
+		a, b, err := sp.span(from, to)
 		if err != nil {
 			return nil, err
 		}
@@ -697,6 +693,15 @@ func parseRate(s string) (float64, string) {
 	return r, ""
 }
 
+// span parses the start and end rates of a ramp or a range of steps.
+func (sp *segParser) span(from, to string) (a, b float64, err error) {
+	if a, err = sp.rate("start rate", from); err != nil {
+		return 0, 0, err
+	}
+	b, err = sp.rate("end rate", to)
+	return a, b, err
+}
+
 // levels parses a steps segment's FROM..TO+STEP or A,B,C.
 func (sp *segParser) levels(s string) ([]float64, error) {
 	from, rest, isRange := strings.Cut(s, "..")
@@ -718,11 +723,7 @@ func (sp *segParser) levels(s string) ([]float64, error) {
 	if !ok {
 		return nil, sp.fail("no +STEP after the end rate")
 	}
-	a, err := sp.rate("start rate", from)
-	if err != nil {
-		return nil, err
-	}
-	b, err := sp.rate("end rate", to)
+	a, b, err := sp.span(from, to)
 	if err != nil {
 		return nil, err
 	}
