@@ -311,7 +311,7 @@ func TestInterruptDuringWarmup(t *testing.T) {
 }
 
 // A target whose latency steps from 1ms to 150ms mid-run, at a rate the
-// generator carries (even under the race detector), needs ten times the
+// generator carries, needs ten times the
 // workers it starts with: the pool grows ahead of demand, so no hit waits
 // for a free worker and hits are sent on time, and the step shows in
 // corrected latency. A pool that grew only once hits were late kept every
