@@ -166,8 +166,12 @@ type Outcome struct {
 	// that the pool was at its ceiling.
 	AllBusy, Exhausted time.Duration
 	// GaveUp, when set, says which Limit ended the attack early and why;
-	// GaveUpExpr is its Expr.
-	GaveUp, GaveUpExpr string
+	// GaveUpOn is that limit, and ByService whether the target's own
+	// service time (response end minus the actual send, without the
+	// generator's send lag) exceeded it for more requests than it allows.
+	GaveUp    string
+	GaveUpOn  Limit
+	ByService bool
 	// Segments are the measured window's segments of a rate schedule with
 	// what was measured in each; nil for a plan of one segment.
 	Segments []SegmentOutcome
@@ -214,14 +218,15 @@ func Attack(ctx context.Context, o Options) (*Outcome, error) {
 	setDefaults(&o)
 	full := o.Plan.WithWarmup(o.Warmup)
 	a := &attack{
-		opts:   o,
-		sched:  full.schedule(o.Shard),
-		grid:   newGrid(o.Interval, o.Warmup, o.Plan),
-		end:    o.Warmup + o.Duration,
-		rec:    newRecorder(),
-		conns:  map[*conn]struct{}{},
-		limits: o.GiveUp,
-		over:   make([]atomic.Int64, len(o.GiveUp)),
+		opts:        o,
+		sched:       full.schedule(o.Shard),
+		grid:        newGrid(o.Interval, o.Warmup, o.Plan),
+		end:         o.Warmup + o.Duration,
+		rec:         newRecorder(),
+		conns:       map[*conn]struct{}{},
+		limits:      o.GiveUp,
+		over:        make([]atomic.Int64, len(o.GiveUp)),
+		serviceOver: make([]atomic.Int64, len(o.GiveUp)),
 	}
 	a.cutoff.Store(int64(a.end))
 	a.precise = o.peakRate() <= preciseSleepRate
@@ -410,10 +415,11 @@ type attack struct {
 
 	// limits are the bounds to give up on; over[i] counts the measured
 	// window's requests answered above limits[i].Over (or failed, for a
-	// limit on failures); sentMeasured and finishedMeasured count its
-	// requests sent and finished.
+	// limit on failures), and serviceOver[i] those whose service time alone
+	// was; sentMeasured and finishedMeasured count its requests sent and
+	// finished.
 	limits                         []Limit
-	over                           []atomic.Int64
+	over, serviceOver              []atomic.Int64
 	sentMeasured, finishedMeasured atomic.Int64
 }
 
@@ -501,8 +507,9 @@ loop:
 		case <-tick.C:
 			a.supervise()
 			if out.GaveUp == "" && !out.Interrupted {
-				if why, expr := a.overLimit(); why != "" {
-					out.GaveUp, out.GaveUpExpr = why, expr
+				if why, i := a.overLimit(); why != "" {
+					out.GaveUp, out.GaveUpOn = why, a.limits[i]
+					out.ByService = a.serviceOver[i].Load() > a.limits[i].Allowed
 					a.interrupt()
 					if cut == nil {
 						cut = time.After(drainGrace)
@@ -541,17 +548,17 @@ loop:
 // sent are not counted: they wait on the generator, and a generator that
 // falls behind is its own failure (see Health.GeneratorBound), not the
 // target's.
-func (a *attack) overLimit() (why, expr string) {
+func (a *attack) overLimit() (why string, limit int) {
 	now := time.Since(a.start)
 	if len(a.limits) == 0 || now < a.opts.Warmup {
-		return "", ""
+		return "", 0
 	}
 	inFlight := a.sentMeasured.Load() - a.finishedMeasured.Load()
 	for i, l := range a.limits {
 		n := a.over[i].Load()
 		if l.Over <= 0 {
 			if n > l.Allowed {
-				return fmt.Sprintf("%d requests failed, more than the %d that %s allows", n, l.Allowed, l.Expr), l.Expr
+				return fmt.Sprintf("%d requests failed, more than the %d that %s allows", n, l.Allowed, l.Expr), i
 			}
 			continue
 		}
@@ -559,19 +566,24 @@ func (a *attack) overLimit() (why, expr string) {
 		waiting := max(inFlight-recent, 0)
 		if late := n + waiting; late > l.Allowed {
 			return fmt.Sprintf("%d requests took longer than %s (%d answered late, at least %d in flight longer), more than the %d that %s allows",
-				late, l.Over, n, waiting, l.Allowed, l.Expr), l.Expr
+				late, l.Over, n, waiting, l.Allowed, l.Expr), i
 		}
 	}
-	return "", ""
+	return "", 0
 }
 
 // countLimits counts a finished request of the measured window against the
-// limits: latency is its corrected latency, failed whether it failed.
-func (a *attack) countLimits(latency time.Duration, failed bool) {
+// limits: corrected and service are its latencies, failed whether it
+// failed. A failed request counts against a latency limit too: its user got
+// no answer within it.
+func (a *attack) countLimits(corrected, service time.Duration, failed bool) {
 	a.finishedMeasured.Add(1)
 	for i, l := range a.limits {
-		if (l.Over <= 0 && failed) || (l.Over > 0 && (failed || latency > l.Over)) {
+		if (l.Over <= 0 && failed) || (l.Over > 0 && (failed || corrected > l.Over)) {
 			a.over[i].Add(1)
+		}
+		if (l.Over <= 0 && failed) || (l.Over > 0 && (failed || service > l.Over)) {
+			a.serviceOver[i].Add(1)
 		}
 	}
 }
@@ -916,7 +928,7 @@ func (a *attack) worker(ready *sync.WaitGroup) {
 			err = *why
 		}
 		if a.limits != nil && due >= a.opts.Warmup {
-			a.countLimits(done.Sub(intended), err != nil || code < 200 || code >= 400)
+			a.countLimits(done.Sub(intended), done.Sub(sent), err != nil || code < 200 || code >= 400)
 		}
 		a.rec.record(a.grid.index(due), intended, sent, done, code, retried, err)
 	}

@@ -77,6 +77,9 @@ const busyShare = 0.01
 // lagCause says why hits were sent late.
 func (h Health) lagCause(o *Outcome) string {
 	gen := fmt.Sprintf("generator CPU %.0f%% of %d core(s)", o.CPU.MeanPercent, max(o.CPU.Cores, 1))
+	if o.CPU.Samples == 0 {
+		gen = "generator CPU not sampled: the window was shorter than a sample"
+	}
 	host := ""
 	if o.HostCPU.Samples > 0 {
 		host = fmt.Sprintf(", all processes on its cores %.0f%%", o.HostCPU.MeanPercent)
@@ -119,9 +122,9 @@ func roundDuration(d time.Duration) time.Duration {
 // sent late for reasons of its own or of its host (other processes taking
 // its cores). A plan the target could not keep (every worker busy waiting
 // on it while more workers brought no more answers) is the target's, and so
-// is an attack that gave up on an SLO the target had already failed, unless
-// the generator also sent late for reasons of its own: the hits it did not
-// send when it gave up are not held against it.
+// is an attack that gave up on an SLO the target's own service times had
+// failed (ByService), whatever the generator's lag added. The hits an
+// attack did not send when it gave up are not held against the generator.
 func (h Health) GeneratorBound(o *Outcome) (bool, string) {
 	share := func(d time.Duration) bool { return o.Window > 0 && d.Seconds() >= busyShare*o.Window.Seconds() }
 	switch {
@@ -130,7 +133,7 @@ func (h Health) GeneratorBound(o *Outcome) (bool, string) {
 	case share(o.Exhausted):
 		return true, fmt.Sprintf("every one of the %d workers, the most allowed, was busy for %s while requests waited for one (raise --max-workers or --connections)",
 			o.Workers, roundDuration(o.Exhausted))
-	case share(o.AllBusy):
+	case share(o.AllBusy), o.GaveUp != "" && o.ByService:
 		return false, ""
 	}
 	if lag := time.Duration(results.SummarizeLag(o.Lag).P99 * 1e6); o.Lag.TotalCount() > 0 && lag > h.MaxLag {

@@ -66,3 +66,54 @@ func TestHealthCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestGeneratorBound puts each kind of run on the generator or the target.
+func TestGeneratorBound(t *testing.T) {
+	outcome := func(lag time.Duration, cpu float64, tweak func(*Outcome)) *Outcome {
+		o := &Outcome{Planned: 1000, Tally: results.NewTally(), Workers: 64, MaxWorkers: 64,
+			CPU:     results.CPUStats{MeanPercent: cpu, Samples: 3, Cores: 1},
+			HostCPU: results.CPUStats{MeanPercent: cpu, Samples: 3, Cores: 1}}
+		o.Requests, o.Window = 10000, 10*time.Second
+		for range 100 {
+			results.Record(o.Lag, lag)
+		}
+		if tweak != nil {
+			tweak(o)
+		}
+		return o
+	}
+	late := 20 * time.Millisecond
+	gaveUp := func(byService bool) func(*Outcome) {
+		return func(o *Outcome) {
+			o.GaveUp, o.ByService, o.Window = "p99 over", byService, 200*time.Millisecond
+			o.Unsent = 9000
+		}
+	}
+	h := DefaultHealth()
+	for _, tc := range []struct {
+		name string
+		o    *Outcome
+		gen  bool
+	}{
+		{"kept up", outcome(time.Millisecond, 30, nil), false},
+		{"saturated", outcome(late, 99, nil), true},
+		{"pool at its ceiling", outcome(late, 30, func(o *Outcome) { o.AllBusy, o.Exhausted = time.Second, time.Second }), true},
+		{"target at capacity", outcome(late, 30, func(o *Outcome) { o.AllBusy = time.Second }), false},
+		{"late with CPU to spare", outcome(late, 30, nil), true},
+		// Giving up, the hits not sent are not the generator's; the
+		// target's own service times failing the SLO are the target's,
+		// whatever lag the generator added; lag that made the difference
+		// is the generator's.
+		{"gave up on the target's service times", outcome(late, 30, gaveUp(true)), false},
+		{"gave up, on time", outcome(time.Millisecond, 30, gaveUp(false)), false},
+		{"gave up because of the generator's lag", outcome(late, 30, gaveUp(false)), true},
+	} {
+		gen, why := h.GeneratorBound(tc.o)
+		if gen != tc.gen {
+			t.Errorf("%s: generator-bound %v (%s), want %v", tc.name, gen, why, tc.gen)
+		}
+		if gen && why == "" {
+			t.Errorf("%s: no reason given", tc.name)
+		}
+	}
+}

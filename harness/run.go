@@ -249,7 +249,7 @@ func newRun(o RunOptions, out *Outcome) *results.Run {
 	run.SLO = results.EvaluateSLOs(o.SLOs, run)
 	if out.GaveUp != "" {
 		run.EndedEarly = fmt.Sprintf("after %.1fs of the planned %s: %s", run.DurationS, o.duration(), out.GaveUp)
-		failVerdict(run.SLO, out.GaveUpExpr, out.GaveUp)
+		failVerdict(run.SLO, out.GaveUpOn.Expr, out.GaveUp)
 	}
 	for _, s := range out.Segments {
 		seg, err := results.NewSegment(s.Label, s.Spec, s.Start, s.Planned, &s.Tally, o.SLOs)
@@ -257,7 +257,7 @@ func newRun(o RunOptions, out *Outcome) *results.Run {
 			run.Warnings = append(run.Warnings, fmt.Sprintf("segment %q: histograms: %v", s.Label, err))
 		}
 		if out.GaveUp != "" && seg.DurationS > 0 && s.End > out.Window {
-			failVerdict(seg.SLO, out.GaveUpExpr, out.GaveUp)
+			failVerdict(seg.SLO, out.GaveUpOn.Expr, out.GaveUp)
 		}
 		run.Segments = append(run.Segments, seg)
 	}
