@@ -41,7 +41,9 @@ type mergeSource struct {
 // of every source's measured (non-warm-up) samples; the run is valid when
 // every source is, and each invalid reason and warning is kept, prefixed
 // with its source directory; the SLOs are evaluated again on the merged
-// summary. host.json keeps each source's samples under the source
+// summary. The segments of a rate schedule are merged the same way, one by
+// one, when every source ran the same schedule (shards of one plan): the
+// segments' histograms in run.json are added up. host.json keeps each source's samples under the source
 // directory's base name (HostSamples.Parts); pprof/ keeps each source's
 // profiles under pprof/NAME/.
 //
@@ -314,10 +316,23 @@ func mergeRuns(srcs []*mergeSource, dirs []string, out string) *Run {
 	run.Generator.CPUMeanPercent = cpuSum / float64(len(srcs))
 	run.Generator.HostCPUMeanPercent = hostSum / float64(len(srcs))
 	run.SLO = []Verdict{}
-	if slos, err := ParseSLOs(exprs); err == nil {
+	slos, err := ParseSLOs(exprs)
+	if err == nil {
 		run.SLO = EvaluateSLOs(slos, run)
 	} else {
 		run.Warnings = append(run.Warnings, fmt.Sprintf("SLOs not evaluated again: %v", err))
+	}
+	runs := make([]*Run, len(srcs))
+	for i, s := range srcs {
+		runs[i] = s.Run
+	}
+	if segs, warning, err := mergeSegments(runs, slos); err != nil {
+		run.Warnings = append(run.Warnings, fmt.Sprintf("segments not merged: %v", err))
+	} else {
+		run.Segments = segs
+		if warning != "" {
+			run.Warnings = append(run.Warnings, warning)
+		}
 	}
 	if run.InvalidReasons == nil {
 		run.InvalidReasons = []string{}

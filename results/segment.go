@@ -1,6 +1,7 @@
 package results
 
 import (
+	"fmt"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -33,17 +34,19 @@ type Segment struct {
 	Latency       Latency           `json:"latency"`
 	Lag           LagSummary        `json:"lag"`
 	SLO           []Verdict         `json:"slo"`
-	// Histograms are the segment's corrected and service latency
+	// Histograms are the segment's corrected, service and send-lag
 	// histograms (nanoseconds), each as one HdrHistogram V2 compressed,
-	// base64 encoded, as a line of latency.hlog holds them.
+	// base64 encoded, as a line of latency.hlog holds them: merged runs
+	// add them up.
 	Histograms SegmentHistograms `json:"histograms"`
 }
 
-// SegmentHistograms are a segment's latency histograms in HdrHistogram's
-// V2 compressed base64 encoding.
+// SegmentHistograms are a segment's histograms in HdrHistogram's V2
+// compressed base64 encoding.
 type SegmentHistograms struct {
 	Corrected string `json:"corrected"`
 	Service   string `json:"service"`
+	Lag       string `json:"lag"`
 }
 
 // NewSegment summarises tally t as the segment labelled label (spec as
@@ -63,11 +66,70 @@ func NewSegment(label, spec string, start time.Duration, planned float64, t *Tal
 		SLO: EvaluateSLOs(slos, &r),
 	}
 	var err error
-	if s.Histograms.Corrected, err = encodeHistogram(t.Corrected); err != nil {
-		return s, err
+	for _, h := range []struct {
+		dst *string
+		src *hdrhistogram.Histogram
+	}{{&s.Histograms.Corrected, t.Corrected}, {&s.Histograms.Service, t.Service}, {&s.Histograms.Lag, t.Lag}} {
+		if *h.dst, err = encodeHistogram(h.src); err != nil {
+			return s, err
+		}
 	}
-	s.Histograms.Service, err = encodeHistogram(t.Service)
-	return s, err
+	return s, nil
+}
+
+// mergeSegments adds up the segments of runs that ran the same schedule
+// (shards of one plan): counts summed, histograms added, planned and
+// achieved rates summed, and the SLOs evaluated again. Runs whose segments
+// differ (in number, label or spec) are not merged segment by segment, and
+// the returned warning says so.
+func mergeSegments(runs []*Run, slos []Bound) ([]Segment, string, error) {
+	first := runs[0].Segments
+	for _, r := range runs[1:] {
+		if len(r.Segments) != len(first) {
+			return nil, "segments not merged: the runs' rate schedules differ", nil
+		}
+		for i, s := range r.Segments {
+			if s.Label != first[i].Label || s.Spec != first[i].Spec {
+				return nil, "segments not merged: the runs' rate schedules differ", nil
+			}
+		}
+	}
+	var out []Segment
+	for i, s := range first {
+		t := NewTally()
+		planned := 0.0
+		for _, r := range runs {
+			rs := r.Segments[i]
+			t.Window = max(t.Window, secondsToDuration(rs.DurationS))
+			t.Requests += rs.Requests
+			t.Unsent += rs.Unsent
+			t.Errors += rs.Errors
+			t.Retries += rs.Retries
+			for k, v := range rs.StatusCodes {
+				t.StatusCodes[k] += v
+			}
+			for k, v := range rs.ErrorKinds {
+				t.AddError(k, v, rs.ErrorMessages[k])
+			}
+			for _, h := range []struct {
+				dst *hdrhistogram.Histogram
+				src string
+			}{{t.Corrected, rs.Histograms.Corrected}, {t.Service, rs.Histograms.Service}, {t.Lag, rs.Histograms.Lag}} {
+				src, err := DecodeSegmentHistogram(h.src)
+				if err != nil {
+					return nil, "", fmt.Errorf("segment %q: %w", rs.Label, err)
+				}
+				h.dst.Merge(src)
+			}
+			planned += rs.Rate.Target
+		}
+		seg, err := NewSegment(s.Label, s.Spec, time.Duration(s.StartS*float64(time.Second)), planned, &t, slos)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, seg)
+	}
+	return out, "", nil
 }
 
 // Run returns the segment as a run of its own (the fields a report or an

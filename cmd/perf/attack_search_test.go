@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -191,6 +192,41 @@ func TestSearchBadInput(t *testing.T) {
 		code, _, stderr, _ := runSearchCLI(t, "http://127.0.0.1:1/", tc.args...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d naming %q", tc.args, code, stderr, exitUsage, tc.want)
+		}
+	}
+}
+
+// TestScheduleShardsMerge splits a schedule between three generators and
+// merges them: the shards send exactly the plan between them, segment by
+// segment.
+func TestScheduleShardsMerge(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	defer srv.Close()
+	out := t.TempDir()
+	var dirs []string
+	for i := 1; i <= 3; i++ {
+		code, stdout, stderr := perf(t, "attack", "--url", srv.URL+"/", "--rate", "steps:100,200/1s;ramp:200..0/500ms",
+			"--shard", fmt.Sprintf("%d/3", i), "--out-dir", filepath.Join(out, fmt.Sprint(i)))
+		if code != 0 {
+			t.Fatalf("shard %d: exit %d\n%s\n%s", i, code, stdout, stderr)
+		}
+		dirs = append(dirs, onlyRunDir(t, filepath.Join(out, fmt.Sprint(i))))
+	}
+	merged := filepath.Join(out, "merged")
+	if code, _, stderr := runWithMerge(t, append(append([]string{"report", "merge"}, dirs...), "--out", merged)...); code != exitOK {
+		t.Fatalf("merge: exit %d: %s", code, stderr)
+	}
+	run := readRunJSON(t, merged)
+	if len(run.Segments) != 3 {
+		t.Fatalf("merged run has %d segments, want 3", len(run.Segments))
+	}
+	// The plan's hits: 100, 200 and the ramp's 50; shards split each
+	// segment's global hits exactly, so the sums are the plan's (the
+	// ramp's last hit is due at its very end, counted in or out by one).
+	for i, want := range []int64{100, 200, 50} {
+		s := run.Segments[i]
+		if d := s.Requests + s.Unsent - want; d < 0 || d > 1 {
+			t.Errorf("merged segment %q holds %d hits, want %d", s.Label, s.Requests+s.Unsent, want)
 		}
 	}
 }
