@@ -165,6 +165,10 @@ type Outcome struct {
 	// waiting on the target while hits fell due, and Exhausted how much of
 	// that the pool was at its ceiling.
 	AllBusy, Exhausted time.Duration
+	// WarmupAllBusy and WarmupExhausted are the same in the warm-up: an
+	// attack that gave up soon after it may have too short a window to
+	// judge by.
+	WarmupAllBusy, WarmupExhausted time.Duration
 	// GaveUp, when set, says which Limit ended the attack early and why;
 	// GaveUpOn is that limit, and ByService whether the target's own
 	// service time (response end minus the actual send, without the
@@ -398,9 +402,10 @@ type attack struct {
 	precise bool // sleep on a timerfd; see sleepUntil
 	// allBusy and exhausted are the outcome's; waits and cpu the
 	// generator's own health. Only the supervisor touches them.
-	allBusy, exhausted time.Duration
-	waits              schedGauge
-	cpu                cpuGauge
+	allBusy, exhausted             time.Duration
+	warmupAllBusy, warmupExhausted time.Duration
+	waits                          schedGauge
+	cpu                            cpuGauge
 	// busy is the mean number of workers waiting on the target, smoothed
 	// over the last looks; grow decides growth beyond the headroom.
 	busy float64
@@ -421,6 +426,15 @@ type attack struct {
 	limits                         []Limit
 	over, serviceOver              []atomic.Int64
 	sentMeasured, finishedMeasured atomic.Int64
+	// sends marks sentMeasured at each look of the supervisor, back to the
+	// longest limit, to tell requests in flight since before it.
+	sends []sendMark
+}
+
+// sendMark is how many requests of the measured window were sent by at.
+type sendMark struct {
+	at   time.Duration
+	sent int64
 }
 
 func (a *attack) run(ctx context.Context) (*Outcome, error) {
@@ -507,9 +521,8 @@ loop:
 		case <-tick.C:
 			a.supervise()
 			if out.GaveUp == "" && !out.Interrupted {
-				if why, i := a.overLimit(); why != "" {
-					out.GaveUp, out.GaveUpOn = why, a.limits[i]
-					out.ByService = a.serviceOver[i].Load() > a.limits[i].Allowed
+				if why, i, byService := a.overLimit(); why != "" {
+					out.GaveUp, out.GaveUpOn, out.ByService = why, a.limits[i], byService
 					a.interrupt()
 					if cut == nil {
 						cut = time.After(drainGrace)
@@ -532,6 +545,7 @@ loop:
 	}
 	out.Workers = int(a.workers.Load())
 	out.AllBusy, out.Exhausted = a.allBusy, a.exhausted
+	out.WarmupAllBusy, out.WarmupExhausted = a.warmupAllBusy, a.warmupExhausted
 	out.Window = max(min(time.Duration(a.cutoff.Load()), a.end)-a.opts.Warmup, 0)
 	for i := range out.Segments {
 		s := &out.Segments[i]
@@ -547,29 +561,62 @@ loop:
 // all but at most those due within the last Over are such. Hits not yet
 // sent are not counted: they wait on the generator, and a generator that
 // falls behind is its own failure (see Health.GeneratorBound), not the
-// target's.
-func (a *attack) overLimit() (why string, limit int) {
+// target's. byService says whether the target's own service times (from
+// the actual send: answered above the limit, or in flight since before it)
+// spent the allowance, whatever the send lag added.
+func (a *attack) overLimit() (why string, limit int, byService bool) {
 	now := time.Since(a.start)
 	if len(a.limits) == 0 || now < a.opts.Warmup {
-		return "", 0
+		return "", 0, false
 	}
-	inFlight := a.sentMeasured.Load() - a.finishedMeasured.Load()
+	finished := a.finishedMeasured.Load()
+	inFlight := a.sentMeasured.Load() - finished
+	a.markSends(now)
 	for i, l := range a.limits {
-		n := a.over[i].Load()
+		n, service := a.over[i].Load(), a.serviceOver[i].Load()
 		if l.Over <= 0 {
 			if n > l.Allowed {
-				return fmt.Sprintf("%d requests failed, more than the %d that %s allows", n, l.Allowed, l.Expr), i
+				return fmt.Sprintf("%d requests failed, more than the %d that %s allows", n, l.Allowed, l.Expr), i, true
 			}
 			continue
 		}
 		recent := int64(a.sched.due(now) - a.sched.due(now-l.Over))
 		waiting := max(inFlight-recent, 0)
 		if late := n + waiting; late > l.Allowed {
+			service += max(a.sentBy(now-l.Over)-finished, 0)
 			return fmt.Sprintf("%d requests took longer than %s (%d answered late, at least %d in flight longer), more than the %d that %s allows",
-				late, l.Over, n, waiting, l.Allowed, l.Expr), i
+				late, l.Over, n, waiting, l.Allowed, l.Expr), i, service > l.Allowed
 		}
 	}
-	return "", 0
+	return "", 0, false
+}
+
+// markSends records how many measured requests were sent by now, and
+// forgets the marks older than the longest limit needs.
+func (a *attack) markSends(now time.Duration) {
+	a.sends = append(a.sends, sendMark{at: now, sent: a.sentMeasured.Load()})
+	var longest time.Duration
+	for _, l := range a.limits {
+		longest = max(longest, l.Over)
+	}
+	drop := 0
+	for drop+1 < len(a.sends) && a.sends[drop+1].at <= now-longest {
+		drop++
+	}
+	a.sends = a.sends[drop:]
+}
+
+// sentBy returns how many measured requests had been sent by t, as the
+// last mark at or before it says (0 before the first).
+func (a *attack) sentBy(t time.Duration) int64 {
+	var n int64
+	for _, m := range a.sends {
+		if m.at > t {
+			break
+		}
+		n = m.sent
+	}
+	return n
 }
 
 // countLimits counts a finished request of the measured window against the
@@ -745,10 +792,14 @@ func (a *attack) supervise() {
 		want = int64(math.Ceil(headroom*a.busy)) + minSpare
 	}
 	allBusy := late > 0 && inFlight >= workers
-	if allBusy && now >= a.opts.Warmup && now < a.end {
-		a.allBusy += superviseEvery
+	if allBusy && now < a.end {
+		busy, exhausted := &a.allBusy, &a.exhausted
+		if now < a.opts.Warmup {
+			busy, exhausted = &a.warmupAllBusy, &a.warmupExhausted
+		}
+		*busy += superviseEvery
 		if workers >= int64(a.opts.MaxWorkers) {
-			a.exhausted += superviseEvery
+			*exhausted += superviseEvery
 		}
 	}
 	if a.grow.look(answered, due, allBusy, workers, inFlight) {

@@ -121,26 +121,60 @@ func roundDuration(d time.Duration) time.Duration {
 // the most workers (connections) allowed while hits waited for one, or it
 // sent late for reasons of its own or of its host (other processes taking
 // its cores). A plan the target could not keep (every worker busy waiting
-// on it while more workers brought no more answers) is the target's, and so
-// is an attack that gave up on an SLO the target's own service times had
-// failed (ByService), whatever the generator's lag added. The hits an
-// attack did not send when it gave up are not held against the generator.
+// on it while more workers brought no more answers) is the target's. An
+// attack that gave up is judged by gaveUpBound.
 func (h Health) GeneratorBound(o *Outcome) (bool, string) {
+	if o.GaveUp != "" {
+		return h.gaveUpBound(o)
+	}
 	share := func(d time.Duration) bool { return o.Window > 0 && d.Seconds() >= busyShare*o.Window.Seconds() }
 	switch {
 	case h.cpuSaturated(o):
-		return true, fmt.Sprintf("generator CPU %.0f%% of %d core(s) is at or above %.0f%%", o.CPU.MeanPercent, o.CPU.Cores, h.MaxCPU)
+		return true, h.saturated(o)
 	case share(o.Exhausted):
-		return true, fmt.Sprintf("every one of the %d workers, the most allowed, was busy for %s while requests waited for one (raise --max-workers or --connections)",
-			o.Workers, roundDuration(o.Exhausted))
-	case share(o.AllBusy), o.GaveUp != "" && o.ByService:
+		return true, exhausted(o.Workers, o.Exhausted)
+	case share(o.AllBusy):
 		return false, ""
 	}
-	if lag := time.Duration(results.SummarizeLag(o.Lag).P99 * 1e6); o.Lag.TotalCount() > 0 && lag > h.MaxLag {
-		return true, fmt.Sprintf("send lag p99 %s is above the %s bound: %s", roundDuration(lag), h.MaxLag, h.lagCause(o))
-	}
-	if reasons := h.Check(o); len(reasons) > 0 && o.GaveUp == "" {
+	if reasons := h.Check(o); len(reasons) > 0 {
 		return true, strings.Join(reasons, "; ")
 	}
 	return false, ""
+}
+
+// gaveUpBound judges an attack that gave up on an SLO the target had
+// already failed. Its measured window may be a fraction of a second, too
+// short for CPU samples or shares of it, so the pool is judged over the
+// warm-up and the window together. The hits it did not send when it gave
+// up are not held against the generator. It is the target's when the
+// target's own service times (without the send lag) spent the SLO's
+// allowance (ByService), when every worker was busy waiting on it, or when
+// the generator's send lag (p99) was at most half the bound it gave up on,
+// too little to have pushed requests over it; otherwise the generator's
+// lateness may have, and it is the generator's.
+func (h Health) gaveUpBound(o *Outcome) (bool, string) {
+	span := o.MeasureStart.Sub(o.Started) + o.Window
+	share := func(d time.Duration) bool { return span > 0 && d.Seconds() >= busyShare*span.Seconds() }
+	switch {
+	case h.cpuSaturated(o):
+		return true, h.saturated(o)
+	case share(o.Exhausted + o.WarmupExhausted):
+		return true, exhausted(o.Workers, o.Exhausted+o.WarmupExhausted)
+	case o.ByService, share(o.AllBusy + o.WarmupAllBusy), o.GaveUpOn.Over <= 0:
+		return false, ""
+	}
+	if lag := time.Duration(results.SummarizeLag(o.Lag).P99 * 1e6); o.Lag.TotalCount() > 0 && lag > o.GaveUpOn.Over/2 {
+		return true, fmt.Sprintf("send lag p99 %s is more than half the %s bound of %s: %s",
+			roundDuration(lag), o.GaveUpOn.Over, o.GaveUpOn.Expr, h.lagCause(o))
+	}
+	return false, ""
+}
+
+func (h Health) saturated(o *Outcome) string {
+	return fmt.Sprintf("generator CPU %.0f%% of %d core(s) is at or above %.0f%%", o.CPU.MeanPercent, o.CPU.Cores, h.MaxCPU)
+}
+
+func exhausted(workers int, d time.Duration) string {
+	return fmt.Sprintf("every one of the %d workers, the most allowed, was busy for %s while requests waited for one (raise --max-workers or --connections)",
+		workers, roundDuration(d))
 }

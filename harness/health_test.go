@@ -86,7 +86,19 @@ func TestGeneratorBound(t *testing.T) {
 	gaveUp := func(byService bool) func(*Outcome) {
 		return func(o *Outcome) {
 			o.GaveUp, o.ByService, o.Window = "p99 over", byService, 200*time.Millisecond
+			o.GaveUpOn = Limit{Over: 10 * time.Millisecond, Allowed: 100, Expr: "p99<=10ms"}
+			o.Started = time.Unix(1000, 0)
+			o.MeasureStart = o.Started.Add(time.Second)
 			o.Unsent = 9000
+			// A window this short has no CPU sample.
+			o.CPU.Samples, o.HostCPU.Samples = 0, 0
+		}
+	}
+	then := func(fs ...func(*Outcome)) func(*Outcome) {
+		return func(o *Outcome) {
+			for _, f := range fs {
+				f(o)
+			}
 		}
 	}
 	h := DefaultHealth()
@@ -107,6 +119,11 @@ func TestGeneratorBound(t *testing.T) {
 		{"gave up on the target's service times", outcome(late, 30, gaveUp(true)), false},
 		{"gave up, on time", outcome(time.Millisecond, 30, gaveUp(false)), false},
 		{"gave up because of the generator's lag", outcome(late, 30, gaveUp(false)), true},
+		// Its window too short to judge the pool by, the warm-up counts.
+		{"gave up, every worker busy in the warm-up", outcome(late, 30, then(gaveUp(false), func(o *Outcome) { o.WarmupAllBusy = 300 * time.Millisecond })), false},
+		{"gave up, the pool at its ceiling in the warm-up", outcome(late, 30, then(gaveUp(true), func(o *Outcome) {
+			o.WarmupAllBusy, o.WarmupExhausted = 300*time.Millisecond, 300*time.Millisecond
+		})), true},
 	} {
 		gen, why := h.GeneratorBound(tc.o)
 		if gen != tc.gen {
