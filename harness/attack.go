@@ -172,7 +172,8 @@ type Outcome struct {
 	// GaveUp, when set, says which Limit ended the attack early and why;
 	// GaveUpOn is that limit, and ByService whether the target's own
 	// service time (response end minus the actual send, without the
-	// generator's send lag) exceeded it for more requests than it allows.
+	// generator's send lag) exceeded it for more requests than it allows,
+	// counting the requests in flight when it gave up once they finished.
 	GaveUp    string
 	GaveUpOn  Limit
 	ByService bool
@@ -426,15 +427,7 @@ type attack struct {
 	limits                         []Limit
 	over, serviceOver              []atomic.Int64
 	sentMeasured, finishedMeasured atomic.Int64
-	// sends marks sentMeasured at each look of the supervisor, back to the
-	// longest limit, to tell requests in flight since before it.
-	sends []sendMark
-}
-
-// sendMark is how many requests of the measured window were sent by at.
-type sendMark struct {
-	at   time.Duration
-	sent int64
+	gaveUpOn                       int // the index of the limit given up on
 }
 
 func (a *attack) run(ctx context.Context) (*Outcome, error) {
@@ -521,8 +514,8 @@ loop:
 		case <-tick.C:
 			a.supervise()
 			if out.GaveUp == "" && !out.Interrupted {
-				if why, i, byService := a.overLimit(); why != "" {
-					out.GaveUp, out.GaveUpOn, out.ByService = why, a.limits[i], byService
+				if why, i := a.overLimit(); why != "" {
+					out.GaveUp, out.GaveUpOn, a.gaveUpOn = why, a.limits[i], i
 					a.interrupt()
 					if cut == nil {
 						cut = time.After(drainGrace)
@@ -543,6 +536,11 @@ loop:
 	if err := a.closeReady(out, true); err != nil && intErr == nil {
 		intErr = err
 	}
+	if out.GaveUp != "" {
+		// Every request is in: those in flight when the attack gave up
+		// have their service times counted too.
+		out.ByService = a.serviceOver[a.gaveUpOn].Load() > out.GaveUpOn.Allowed
+	}
 	out.Workers = int(a.workers.Load())
 	out.AllBusy, out.Exhausted = a.allBusy, a.exhausted
 	out.WarmupAllBusy, out.WarmupExhausted = a.warmupAllBusy, a.warmupExhausted
@@ -561,62 +559,29 @@ loop:
 // all but at most those due within the last Over are such. Hits not yet
 // sent are not counted: they wait on the generator, and a generator that
 // falls behind is its own failure (see Health.GeneratorBound), not the
-// target's. byService says whether the target's own service times (from
-// the actual send: answered above the limit, or in flight since before it)
-// spent the allowance, whatever the send lag added.
-func (a *attack) overLimit() (why string, limit int, byService bool) {
+// target's.
+func (a *attack) overLimit() (why string, limit int) {
 	now := time.Since(a.start)
 	if len(a.limits) == 0 || now < a.opts.Warmup {
-		return "", 0, false
+		return "", 0
 	}
-	finished := a.finishedMeasured.Load()
-	inFlight := a.sentMeasured.Load() - finished
-	a.markSends(now)
+	inFlight := a.sentMeasured.Load() - a.finishedMeasured.Load()
 	for i, l := range a.limits {
-		n, service := a.over[i].Load(), a.serviceOver[i].Load()
+		n := a.over[i].Load()
 		if l.Over <= 0 {
 			if n > l.Allowed {
-				return fmt.Sprintf("%d requests failed, more than the %d that %s allows", n, l.Allowed, l.Expr), i, true
+				return fmt.Sprintf("%d requests failed, more than the %d that %s allows", n, l.Allowed, l.Expr), i
 			}
 			continue
 		}
 		recent := int64(a.sched.due(now) - a.sched.due(now-l.Over))
 		waiting := max(inFlight-recent, 0)
 		if late := n + waiting; late > l.Allowed {
-			service += max(a.sentBy(now-l.Over)-finished, 0)
 			return fmt.Sprintf("%d requests took longer than %s (%d answered late, at least %d in flight longer), more than the %d that %s allows",
-				late, l.Over, n, waiting, l.Allowed, l.Expr), i, service > l.Allowed
+				late, l.Over, n, waiting, l.Allowed, l.Expr), i
 		}
 	}
-	return "", 0, false
-}
-
-// markSends records how many measured requests were sent by now, and
-// forgets the marks older than the longest limit needs.
-func (a *attack) markSends(now time.Duration) {
-	a.sends = append(a.sends, sendMark{at: now, sent: a.sentMeasured.Load()})
-	var longest time.Duration
-	for _, l := range a.limits {
-		longest = max(longest, l.Over)
-	}
-	drop := 0
-	for drop+1 < len(a.sends) && a.sends[drop+1].at <= now-longest {
-		drop++
-	}
-	a.sends = a.sends[drop:]
-}
-
-// sentBy returns how many measured requests had been sent by t, as the
-// last mark at or before it says (0 before the first).
-func (a *attack) sentBy(t time.Duration) int64 {
-	var n int64
-	for _, m := range a.sends {
-		if m.at > t {
-			break
-		}
-		n = m.sent
-	}
-	return n
+	return "", 0
 }
 
 // countLimits counts a finished request of the measured window against the
