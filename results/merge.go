@@ -265,18 +265,8 @@ func mergeRuns(srcs []*mergeSource, dirs []string, out string) *Run {
 		if r.StartedAt.Before(run.StartedAt) {
 			run.StartedAt = r.StartedAt
 		}
-		t.Window = max(t.Window, secondsToDuration(r.DurationS))
 		run.WarmupS = math.Max(run.WarmupS, r.WarmupS)
-		t.Requests += r.Requests
-		t.Unsent += r.Unsent
-		t.Retries += r.Retries
-		t.Errors += r.Errors
-		for k, v := range r.StatusCodes {
-			t.StatusCodes[k] += v
-		}
-		for k, v := range r.ErrorKinds {
-			t.AddError(k, v, r.ErrorMessages[k])
-		}
+		t.addCounts(r)
 		// The union of the measured samples, whatever the wall clock.
 		t.Corrected.Merge(s.Hlog.Total(TagCorrected, false))
 		t.Service.Merge(s.Hlog.Total(TagService, false))

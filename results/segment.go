@@ -100,17 +100,7 @@ func mergeSegments(runs []*Run, slos []Bound) ([]Segment, string, error) {
 		planned := 0.0
 		for _, r := range runs {
 			rs := r.Segments[i]
-			t.Window = max(t.Window, secondsToDuration(rs.DurationS))
-			t.Requests += rs.Requests
-			t.Unsent += rs.Unsent
-			t.Errors += rs.Errors
-			t.Retries += rs.Retries
-			for k, v := range rs.StatusCodes {
-				t.StatusCodes[k] += v
-			}
-			for k, v := range rs.ErrorKinds {
-				t.AddError(k, v, rs.ErrorMessages[k])
-			}
+			t.addCounts(rs.Run(r))
 			for _, h := range []struct {
 				dst *hdrhistogram.Histogram
 				src string

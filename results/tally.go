@@ -63,6 +63,23 @@ func (t *Tally) AddError(kind string, n int64, message string) {
 	}
 }
 
+// addCounts adds the counts of a run's summary (or a segment's, see
+// Segment.Run), for merging runs: requests, unsent hits, errors, retries,
+// status codes and error kinds; the window is the longest of them.
+func (t *Tally) addCounts(r *Run) {
+	t.Window = max(t.Window, secondsToDuration(r.DurationS))
+	t.Requests += r.Requests
+	t.Unsent += r.Unsent
+	t.Retries += r.Retries
+	t.Errors += r.Errors
+	for k, v := range r.StatusCodes {
+		t.StatusCodes[k] += v
+	}
+	for k, v := range r.ErrorKinds {
+		t.AddError(k, v, r.ErrorMessages[k])
+	}
+}
+
 // Achieved is the requests sent per second of the measured window; zero
 // for an empty window.
 func (t *Tally) Achieved() float64 {
