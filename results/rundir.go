@@ -1,7 +1,6 @@
 package results
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/perf-tools/perf/internal/atomicfile"
+	"github.com/perf-tools/perf/internal/jsonpos"
 )
 
 // Names of the files of a run directory (DESIGN.md, "Run directory");
@@ -210,12 +210,12 @@ func DecodeRun(r io.Reader, name string) (*Run, error) {
 func jsonErrorText(data []byte, err error) string {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		line := 1 + bytes.Count(data[:min(int(se.Offset), len(data))], []byte("\n"))
+		line, _ := jsonpos.Position(data, se.Offset)
 		return fmt.Sprintf("line %d: %v", line, err)
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		line := 1 + bytes.Count(data[:min(int(te.Offset), len(data))], []byte("\n"))
+		line, _ := jsonpos.Position(data, te.Offset)
 		return fmt.Sprintf("line %d: field %q: expected %v, got JSON %s", line, te.Field, te.Type, te.Value)
 	}
 	return err.Error()

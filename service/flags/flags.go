@@ -12,6 +12,8 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+
+	"github.com/perf-tools/perf/internal/jsonpos"
 )
 
 // The reasons Evaluate gives for a result.
@@ -327,7 +329,7 @@ func (c *Config) Evaluate(flag, user string) (Result, bool) {
 func jsonErrorText(data []byte, err error) string {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		line, col := position(data, se.Offset)
+		line, col := jsonpos.Position(data, se.Offset)
 		return fmt.Sprintf("line %d, column %d: %v", line, col, err)
 	}
 	var te *json.UnmarshalTypeError
@@ -335,15 +337,6 @@ func jsonErrorText(data []byte, err error) string {
 		return "expected a JSON object with \"flags\", got JSON " + te.Value
 	}
 	return err.Error()
-}
-
-// position turns a byte offset into a 1-based line and column.
-func position(data []byte, offset int64) (line, col int) {
-	prefix := data[:min(max(int(offset), 0), len(data))]
-	line = 1 + bytes.Count(prefix, []byte("\n"))
-	// The offset is just past the byte that failed, so that byte's column.
-	col = len(prefix) - bytes.LastIndexByte(prefix, '\n') - 1
-	return line, col
 }
 
 // orMissing shows a raw JSON value in an error, or "nothing" if it is absent.
