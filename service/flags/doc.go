@@ -3,6 +3,9 @@
 // ecosystem's), so a team's existing flag file works, and answers which
 // variant of a flag a user gets.
 //
+// perf serve does not read a flags file yet: this package is its model and
+// evaluation, tested on its own.
+//
 // It knows nothing of HTTP, of the server or of where a user id comes from:
 // the caller passes the flag key and the user id, and gets a Result. It
 // never logs and never reloads by itself; to change the flags, Load or Parse
