@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -60,7 +61,9 @@ func (s *Steps) Trial(ctx context.Context, step results.SearchStep) (results.Sea
 	o.Name = fmt.Sprintf("step-%02d-%s-%.0f", step.Index, step.Phase, step.Offered)
 	o.GiveUp = Limits(o.SLOs, int64(math.Floor(o.Rate.PerSecond()*s.Step.Seconds())))
 	run, dir, err := harness.Run(ctx, o)
-	if run == nil {
+	// A page that could not be drawn is not the step's failure: its
+	// files were written. Any other error is the search's.
+	if run == nil || (err != nil && !errors.Is(err, results.ErrRender)) {
 		return step, err
 	}
 	if rel, relErr := filepath.Rel(s.Dir, dir); relErr == nil {
@@ -80,8 +83,6 @@ func (s *Steps) Trial(ctx context.Context, step results.SearchStep) (results.Sea
 	if err := sleep(ctx, s.Cooldown); err != nil {
 		return step, err
 	}
-	// A page that could not be drawn is not the step's failure; its
-	// files were written.
 	return step, nil
 }
 

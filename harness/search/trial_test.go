@@ -1,7 +1,12 @@
 package search
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -49,5 +54,28 @@ func TestJudge(t *testing.T) {
 		if step.Verdict != tc.want {
 			t.Errorf("%s: verdict %s (%v), want %s", tc.name, step.Verdict, step.Reasons, tc.want)
 		}
+	}
+}
+
+// TestTrialPageFailureIsNotAStepFailure: a report page that could not be
+// drawn leaves the step's files written and its verdict standing.
+func TestTrialPageFailureIsNotAStepFailure(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	defer srv.Close()
+	targets, err := harness.NewURLTargets(srv.URL+"/", nil, harness.RequestOptions{Method: "GET", KeepAlive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slos, _ := results.ParseSLOs([]string{"p99<=1s"})
+	o := harness.RunOptions{Options: harness.Options{Targets: targets}, SLOs: slos, Health: harness.DefaultHealth()}
+	o.Health.MaxLag = time.Second
+	o.Writer.Render = func(string) error { return errors.New("no page today") }
+	st := &Steps{Run: o, Dir: t.TempDir(), Step: 300 * time.Millisecond}
+	step, err := st.Trial(context.Background(), results.SearchStep{Index: 1, Phase: results.PhaseGrow, Offered: 50})
+	if err != nil || step.Verdict != results.StepPass || step.Dir == "" {
+		t.Fatalf("step %+v, error %v; want a pass with its directory", step, err)
+	}
+	if _, err := results.LoadRunDir(filepath.Join(st.Dir, step.Dir)); err != nil {
+		t.Errorf("the step's run directory: %v", err)
 	}
 }
