@@ -249,28 +249,14 @@ func (o Options) PlannedRate() float64 {
 	return o.Rate.PerSecond() / n
 }
 
-// peakSamples is how many points of a schedule peakRate looks at besides
-// its segments' ends.
-const peakSamples = 1000
-
 // peakRate is this generator's share of the highest rate of the plan, per
 // second, which sizes the worker pool.
 func (o Options) peakRate() float64 {
-	if o.Plan == nil {
-		return o.PlannedRate()
+	n := float64(max(o.Shard.Count, 1))
+	if o.Plan != nil {
+		return o.Plan.PeakRate() / n
 	}
-	if r, ok := o.Plan.Constant(); ok {
-		return r.PerSecond() / float64(max(o.Shard.Count, 1))
-	}
-	peak := 0.0
-	for _, s := range o.Plan.Segments() {
-		peak = max(peak, o.Plan.RateAt(s.Start), o.Plan.RateAt(max(s.End-1, s.Start)))
-	}
-	d := o.Plan.Duration()
-	for i := range peakSamples {
-		peak = max(peak, o.Plan.RateAt(d*time.Duration(i)/peakSamples))
-	}
-	return peak / float64(max(o.Shard.Count, 1))
+	return o.Rate.PerSecond() / n
 }
 
 func setDefaults(o *Options) {

@@ -401,6 +401,25 @@ func (p *Plan) StartRate() float64 {
 	return p.RateAt(0)
 }
 
+// PeakRate returns the plan's highest rate, per second: for each piece the
+// larger end of a hold or a ramp, or a sine's mean plus its amplitude.
+func (p *Plan) PeakRate() float64 {
+	if p.constant {
+		return p.rate.PerSecond()
+	}
+	peak := 0.0
+	for i := range p.pieces {
+		pc := &p.pieces[i]
+		switch pc.shape {
+		case shapeSine:
+			peak = max(peak, pc.a+pc.b)
+		default:
+			peak = max(peak, pc.a, pc.b)
+		}
+	}
+	return peak
+}
+
 // WithWarmup returns a new plan that holds StartRate for w before p,
 // labelled "warm-up"; p is unchanged. A constant plan stays constant (its
 // Rate, for longer), so it keeps its exact integer schedule.

@@ -612,3 +612,25 @@ func TestPieceFirst(t *testing.T) {
 		}
 	}
 }
+
+func TestPlanPeakRate(t *testing.T) {
+	for _, tc := range []struct {
+		spec string
+		want float64
+	}{
+		{"steps:100,300,200/1s;ramp:50..700/1s", 700},
+		{"steps:100,300,200/1s;sine:1000,400,10s/20s;ramp:50..700/1s", 1400},
+		{"ramp:900..0/1s;0/1s", 900},
+	} {
+		p, err := ParsePlan(tc.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.PeakRate(); got != tc.want {
+			t.Errorf("%s: peak %v/s, want %v/s", tc.spec, got, tc.want)
+		}
+	}
+	if got := ConstantPlan(Rate{Freq: 500, Per: 100 * time.Millisecond}, time.Second).PeakRate(); got != 5000 {
+		t.Errorf("constant 500/100ms: peak %v/s, want 5000", got)
+	}
+}
