@@ -918,7 +918,9 @@ func (a *attack) worker(ready *sync.WaitGroup) {
 		if cap(req) > cap(buf) && t.list == nil {
 			buf = req // keep the grown buffer
 		}
-		if a.limits != nil && due >= a.opts.Warmup {
+		// Only an attack with limits counts its measured requests.
+		counted := a.limits != nil && due >= a.opts.Warmup
+		if counted {
 			a.sentMeasured.Add(1)
 		}
 		a.inFlight.Add(1)
@@ -929,7 +931,7 @@ func (a *attack) worker(ready *sync.WaitGroup) {
 		if why := a.cut.Load(); err != nil && why != nil {
 			err = *why
 		}
-		if a.limits != nil && due >= a.opts.Warmup {
+		if counted {
 			a.countLimits(done.Sub(intended), done.Sub(sent), err != nil || code < 200 || code >= 400)
 		}
 		a.rec.record(a.grid.index(due), intended, sent, done, code, retried, err)

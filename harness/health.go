@@ -74,6 +74,12 @@ const othersShare = 10.0
 // above which that, not the generator, made hits late.
 const busyShare = 0.01
 
+// busyFor reports whether d, a time with every worker busy, is at least
+// busyShare of span.
+func busyFor(d, span time.Duration) bool {
+	return span > 0 && d.Seconds() >= busyShare*span.Seconds()
+}
+
 // lagCause says why hits were sent late.
 func (h Health) lagCause(o *Outcome) string {
 	gen := fmt.Sprintf("generator CPU %.0f%% of %d core(s)", o.CPU.MeanPercent, max(o.CPU.Cores, 1))
@@ -84,14 +90,13 @@ func (h Health) lagCause(o *Outcome) string {
 	if o.HostCPU.Samples > 0 {
 		host = fmt.Sprintf(", all processes on its cores %.0f%%", o.HostCPU.MeanPercent)
 	}
-	share := func(d time.Duration) bool { return o.Window > 0 && d.Seconds() >= busyShare*o.Window.Seconds() }
 	switch {
 	case h.cpuSaturated(o):
 		return fmt.Sprintf("the generator had no CPU to spare (%s%s)", gen, host)
-	case share(o.Exhausted):
+	case busyFor(o.Exhausted, o.Window):
 		return fmt.Sprintf("every one of the %d workers, the most allowed, was busy waiting on the target for %s of the window, so due requests waited for a free worker: raise --max-workers, or the target cannot take this rate (%s)",
 			o.Workers, roundDuration(o.Exhausted), gen)
-	case share(o.AllBusy):
+	case busyFor(o.AllBusy, o.Window):
 		return fmt.Sprintf("every one of the %d workers was busy waiting on the target for %s of the window: the target paused or answered at its capacity (more connections did not bring more answers), or a longer start is needed (--workers) (%s)",
 			o.Workers, roundDuration(o.AllBusy), gen)
 	case o.HostCPU.Samples > 0 && o.HostCPU.MeanPercent >= h.MaxCPU && o.HostCPU.MeanPercent-o.CPU.MeanPercent >= othersShare:
@@ -127,13 +132,12 @@ func (h Health) GeneratorBound(o *Outcome) (bool, string) {
 	if o.GaveUp != "" {
 		return h.gaveUpBound(o)
 	}
-	share := func(d time.Duration) bool { return o.Window > 0 && d.Seconds() >= busyShare*o.Window.Seconds() }
 	switch {
 	case h.cpuSaturated(o):
 		return true, h.saturated(o)
-	case share(o.Exhausted):
+	case busyFor(o.Exhausted, o.Window):
 		return true, exhausted(o.Workers, o.Exhausted)
-	case share(o.AllBusy):
+	case busyFor(o.AllBusy, o.Window):
 		return false, ""
 	}
 	if reasons := h.Check(o); len(reasons) > 0 {
@@ -154,13 +158,12 @@ func (h Health) GeneratorBound(o *Outcome) (bool, string) {
 // lateness may have, and it is the generator's.
 func (h Health) gaveUpBound(o *Outcome) (bool, string) {
 	span := o.MeasureStart.Sub(o.Started) + o.Window
-	share := func(d time.Duration) bool { return span > 0 && d.Seconds() >= busyShare*span.Seconds() }
 	switch {
 	case h.cpuSaturated(o):
 		return true, h.saturated(o)
-	case share(o.Exhausted + o.WarmupExhausted):
+	case busyFor(o.Exhausted+o.WarmupExhausted, span):
 		return true, exhausted(o.Workers, o.Exhausted+o.WarmupExhausted)
-	case o.ByService, share(o.AllBusy + o.WarmupAllBusy), o.GaveUpOn.Over <= 0:
+	case o.ByService, busyFor(o.AllBusy+o.WarmupAllBusy, span), o.GaveUpOn.Over <= 0:
 		return false, ""
 	}
 	if lag := time.Duration(results.SummarizeLag(o.Lag).P99 * 1e6); o.Lag.TotalCount() > 0 && lag > o.GaveUpOn.Over/2 {
