@@ -123,12 +123,14 @@ type Options struct {
 }
 
 // Limit is a bound an attack may give up on. Once more than Allowed
-// requests of the measured window are certain to exceed Over (their
-// corrected latency: answered above it, or due longer than Over ago and
-// not answered yet), or, when Over is zero, once more than Allowed have
-// failed, the verdict the limit stands for has failed beyond doubt, and
-// the attack ends early instead of burying an overloaded target for the
-// rest of its plan. Expr names that verdict (an SLO expression).
+// requests of the measured window are certain to exceed Over at the target
+// (answered more than Over after they were sent, or in flight and due
+// longer than Over ago), or, when Over is zero, once more than Allowed
+// have failed, the verdict the limit stands for has failed beyond doubt,
+// and the attack ends early instead of burying an overloaded target for
+// the rest of its plan. Only the target's time counts: a generator that
+// paused or fell behind does not end the attack, and is judged by its
+// health at the end. Expr names that verdict (an SLO expression).
 type Limit struct {
 	Over    time.Duration
 	Allowed int64
@@ -223,15 +225,14 @@ func Attack(ctx context.Context, o Options) (*Outcome, error) {
 	setDefaults(&o)
 	full := o.Plan.WithWarmup(o.Warmup)
 	a := &attack{
-		opts:        o,
-		sched:       full.schedule(o.Shard),
-		grid:        newGrid(o.Interval, o.Warmup, o.Plan),
-		end:         o.Warmup + o.Duration,
-		rec:         newRecorder(),
-		conns:       map[*conn]struct{}{},
-		limits:      o.GiveUp,
-		over:        make([]atomic.Int64, len(o.GiveUp)),
-		serviceOver: make([]atomic.Int64, len(o.GiveUp)),
+		opts:   o,
+		sched:  full.schedule(o.Shard),
+		grid:   newGrid(o.Interval, o.Warmup, o.Plan),
+		end:    o.Warmup + o.Duration,
+		rec:    newRecorder(),
+		conns:  map[*conn]struct{}{},
+		limits: o.GiveUp,
+		over:   make([]atomic.Int64, len(o.GiveUp)),
 	}
 	a.cutoff.Store(int64(a.end))
 	a.precise = o.peakRate() <= preciseSleepRate
@@ -406,12 +407,11 @@ type attack struct {
 	conns  map[*conn]struct{} // open connections, to cut off on interrupt
 
 	// limits are the bounds to give up on; over[i] counts the measured
-	// window's requests answered above limits[i].Over (or failed, for a
-	// limit on failures), and serviceOver[i] those whose service time alone
-	// was; sentMeasured and finishedMeasured count its requests sent and
-	// finished.
+	// window's requests answered more than limits[i].Over after they were
+	// sent (or failed); sentMeasured and finishedMeasured count its
+	// requests sent and finished.
 	limits                         []Limit
-	over, serviceOver              []atomic.Int64
+	over                           []atomic.Int64
 	sentMeasured, finishedMeasured atomic.Int64
 	gaveUpOn                       int // the index of the limit given up on
 }
@@ -525,7 +525,7 @@ loop:
 	if out.GaveUp != "" {
 		// Every request is in: those in flight when the attack gave up
 		// have their service times counted too.
-		out.ByService = a.serviceOver[a.gaveUpOn].Load() > out.GaveUpOn.Allowed
+		out.ByService = a.over[a.gaveUpOn].Load() > out.GaveUpOn.Allowed
 	}
 	out.Workers = int(a.workers.Load())
 	out.AllBusy, out.Exhausted = a.allBusy, a.exhausted
@@ -563,7 +563,7 @@ func (a *attack) overLimit() (why string, limit int) {
 		recent := int64(a.sched.due(now) - a.sched.due(now-l.Over))
 		waiting := max(inFlight-recent, 0)
 		if late := n + waiting; late > l.Allowed {
-			return fmt.Sprintf("%d requests took longer than %s (%d answered late, at least %d in flight longer), more than the %d that %s allows",
+			return fmt.Sprintf("%d requests took longer than %s at the target (%d answered late, at least %d in flight longer), more than the %d that %s allows",
 				late, l.Over, n, waiting, l.Allowed, l.Expr), i
 		}
 	}
@@ -571,17 +571,14 @@ func (a *attack) overLimit() (why string, limit int) {
 }
 
 // countLimits counts a finished request of the measured window against the
-// limits: corrected and service are its latencies, failed whether it
-// failed. A failed request counts against a latency limit too: its user got
-// no answer within it.
-func (a *attack) countLimits(corrected, service time.Duration, failed bool) {
+// limits: service is its time at the target (response end minus the
+// actual send), failed whether it failed. A failed request counts against
+// a latency limit too: its user got no answer within it.
+func (a *attack) countLimits(service time.Duration, failed bool) {
 	a.finishedMeasured.Add(1)
 	for i, l := range a.limits {
-		if (l.Over <= 0 && failed) || (l.Over > 0 && (failed || corrected > l.Over)) {
+		if failed || (l.Over > 0 && service > l.Over) {
 			a.over[i].Add(1)
-		}
-		if (l.Over <= 0 && failed) || (l.Over > 0 && (failed || service > l.Over)) {
-			a.serviceOver[i].Add(1)
 		}
 	}
 }
@@ -932,7 +929,7 @@ func (a *attack) worker(ready *sync.WaitGroup) {
 			err = *why
 		}
 		if counted {
-			a.countLimits(done.Sub(intended), done.Sub(sent), err != nil || code < 200 || code >= 400)
+			a.countLimits(done.Sub(sent), err != nil || code < 200 || code >= 400)
 		}
 		a.rec.record(a.grid.index(due), intended, sent, done, code, retried, err)
 	}
