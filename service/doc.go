@@ -38,6 +38,26 @@
 //
 // Tests in other packages start a seeded server with servicetest.Start.
 //
+// # Feature toggles and experiments
+//
+// Server.LoadFlags (or SetFlags) puts a flagd flag-definition file in force
+// (package flags reads it) and WatchFlags keeps it equal to the file on
+// disk. Every flag is picked for every request, by the user id that
+// Options.UserHeader or UserCookie names (captured by the request parser
+// without allocating), and every answer names the variants in its
+// X-Variant header. What a variant does to a read is its value's business:
+// a JSON object may set "view" (a compact document, without its payload,
+// or the full one), "etag" (an ETag header, a CRC-32C of the body) or
+// "delay" (a sleep before answering, for experiments and tests that need a
+// slower variant); one flag at most sets each. All of that is worked out
+// when the file is loaded (compileFlags: the effects, the X-Variant
+// members, the per-variant metric children), so a request pays a
+// MurmurHash3 per flag, a few appends and two metric updates per flag, and
+// no allocation (BenchmarkFlagsPerRequest). A reload builds a new flagSet
+// and swaps a pointer: a request is served whole by the set in force when
+// it was read, and a file that does not parse or cannot be served never
+// replaces a good one.
+//
 // The admin handler registers the net/http/pprof handlers on its own mux.
 // Importing net/http/pprof also registers them on http.DefaultServeMux; this
 // package never serves that mux, and the public listener routes by hand, so

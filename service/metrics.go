@@ -29,6 +29,19 @@ type metrics struct {
 	// wireConn.flush); the gauge reads it at scrape time, so a request
 	// costs two atomic adds.
 	inFlight atomic.Int64
+
+	// Flags: requests and latency per variant (children resolved at load,
+	// see compileFlags), requests without a user id while a flag splits
+	// users, and the reloads.
+	variantRequests *prometheus.CounterVec
+	variantLatency  *prometheus.HistogramVec
+	noUser          prometheus.Counter
+	reloads         *prometheus.CounterVec
+	reloadOK        prometheus.Counter
+	reloadFailed    prometheus.Counter
+	generation      prometheus.Gauge
+	loadedAt        prometheus.Gauge
+	lastReloadOK    prometheus.Gauge
 }
 
 // newMetrics builds the registry: the service's own instruments, store
@@ -59,6 +72,38 @@ func newMetrics(st *Store) *metrics {
 		Name: "perf_serve_store_value_size_bytes",
 		Help: "Size of each item's JSON document.",
 	}, func() float64 { return float64(st.ValueSize()) })
+	m.variantRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "perf_serve_variant_requests_total",
+		Help: "Requests answered by the public listener, by flag, the variant of it the request was served with, and HTTP status code (perf serve --flags). A request counts once for each flag.",
+	}, []string{"flag", "variant", "code"})
+	m.variantLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "perf_serve_variant_request_duration_seconds",
+		Help:    "perf_serve_request_duration_seconds by flag and the variant of it the request was served with (perf serve --flags).",
+		Buckets: latencyBuckets,
+	}, []string{"flag", "variant"})
+	m.noUser = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "perf_serve_requests_without_user_total",
+		Help: "Requests that named no user id (--user-header, --user-cookie) while a flag splits users, so were served every split flag's default variant.",
+	})
+	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "perf_serve_flags_reloads_total",
+		Help: "Attempts to load a changed flags file, by result: success (swapped in) or failure (the last good configuration stays in force).",
+	}, []string{"result"})
+	m.reloadOK = m.reloads.WithLabelValues("success")
+	m.reloadFailed = m.reloads.WithLabelValues("failure")
+	m.generation = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "perf_serve_flags_generation",
+		Help: "Generation of the flags configuration in force: 1 for the file read at start, one more for each successful reload; 0 without --flags.",
+	})
+	m.loadedAt = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "perf_serve_flags_loaded_timestamp_seconds",
+		Help: "Unix time at which the flags configuration in force was loaded.",
+	})
+	m.lastReloadOK = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "perf_serve_flags_last_reload_successful",
+		Help: "1 if the flags file on disk is the configuration in force, 0 if the last attempt to load it failed.",
+	})
+	m.reg.MustRegister(m.variantRequests, m.variantLatency, m.noUser, m.reloads, m.generation, m.loadedAt, m.lastReloadOK)
 	m.reg.MustRegister(m.requests, m.latency, inFlight, items, valueSize,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -82,4 +127,25 @@ func (m *metrics) observe(code int, d time.Duration) {
 	}
 	c.Inc()
 	m.latency.Observe(d.Seconds())
+}
+
+// dropVariants removes the per-variant series of the variants in old that
+// are not in cur, so a reload that removes a flag or a variant does not
+// leave its series behind at their last values.
+func (m *metrics) dropVariants(old, cur *flagSet) {
+	kept := map[[2]string]bool{}
+	for _, sf := range cur.flags {
+		for _, v := range sf.variants {
+			kept[[2]string{v.flag, v.name}] = true
+		}
+	}
+	for _, sf := range old.flags {
+		for _, v := range sf.variants {
+			if !kept[[2]string{v.flag, v.name}] {
+				labels := prometheus.Labels{"flag": v.flag, "variant": v.name}
+				m.variantRequests.DeletePartialMatch(labels)
+				m.variantLatency.DeletePartialMatch(labels)
+			}
+		}
+	}
 }

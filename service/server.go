@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"log"
 	"net"
 	"net/http"
@@ -27,6 +28,11 @@ const (
 	DefaultMaxHeaderBytes    = 64 << 10
 	DefaultShutdownGrace     = 10 * time.Second
 )
+
+// VariantHeader is the response header that names the variants a request
+// was served with, when the server has flags: "flag=variant" for every flag,
+// in key order, joined by ", ", e.g. "X-Variant: doc-view=compact, etag=off".
+const VariantHeader = "X-Variant"
 
 // ItemsPath is the path prefix of item reads: GET ItemsPath + "{id}".
 const ItemsPath = "/v1/items/"
@@ -66,6 +72,10 @@ type Options struct {
 	// admin http.Server's bad requests); nil means the log package's
 	// standard logger.
 	ErrorLog *log.Logger
+	// UserHeader and UserCookie name where a request's user id is, for
+	// the flags' sticky buckets (see SetFlags): the header, else the
+	// cookie. Either may be empty.
+	UserHeader, UserCookie string
 	// AdminHandlers are extra handlers for the admin listener, by path
 	// (an http.ServeMux pattern such as "/debug/host"). A path must not
 	// collide with the built-in ones; New panics, as http.ServeMux.Handle
@@ -101,6 +111,11 @@ type Server struct {
 
 	// date caches the Date header line of the current second.
 	date atomic.Pointer[dateLine]
+
+	// flags is the flags configuration in force, nil without one; reload
+	// holds what the admin listener says about reloading it.
+	flags  atomic.Pointer[flagSet]
+	reload reloadState
 }
 
 // dateLine is the Date header line, CRLF included, of one second.
@@ -115,6 +130,7 @@ var (
 	hdrAllow     = []byte("Allow: GET, HEAD\r\n")
 	hdrClose     = []byte("Connection: close\r\n")
 	hdrKeepAlive = []byte("Connection: keep-alive\r\n")
+	hdrVariant   = []byte(VariantHeader + ": ")
 	crlf         = []byte("\r\n")
 )
 
@@ -186,6 +202,8 @@ func (s *Server) adminMux() http.Handler {
 		}
 		_, _ = fmt.Fprintf(w, "ready: %d items of %d bytes\n", s.store.Count(), s.store.ValueSize())
 	})
+	mux.HandleFunc("GET /flags", s.handleFlags)
+	mux.HandleFunc("GET /flags/evaluate", s.handleEvaluate)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
 		Registry:          s.metrics.reg,
 		EnableOpenMetrics: true,
@@ -222,7 +240,7 @@ func (s *Server) dateHeader(now time.Time) []byte {
 // Connection). This is the one implementation of the item logic: it routes
 // by hand, parses the id by hand, and reads the store inside one read
 // transaction, copying the document from the memory map straight into dst.
-func (s *Server) respond(dst, method, path, extra []byte) ([]byte, int) {
+func (s *Server) respond(dst, method, path, extra []byte, e effect) ([]byte, int) {
 	head := string(method) == http.MethodHead
 	if !bytes.HasPrefix(path, itemsPath) {
 		return appendCanned(dst, http.StatusNotFound, bodyNoRoute, head, extra), http.StatusNotFound
@@ -238,9 +256,17 @@ func (s *Server) respond(dst, method, path, extra []byte) ([]byte, int) {
 		return appendCanned(dst, http.StatusBadRequest, bodyBadID, head, extra), http.StatusBadRequest
 	}
 	err := s.store.Read(id, func(doc []byte) error {
-		dst = appendHeader(dst, http.StatusOK, len(doc), extra)
+		body, tail := doc, []byte(nil)
+		if e.compact {
+			body, tail = compactDocument(doc)
+		}
+		dst = append(dst, statusLine(http.StatusOK)...)
+		if e.etag {
+			dst = appendETag(dst, body, tail)
+		}
+		dst = appendFields(dst, len(body)+len(tail), extra)
 		if !head {
-			dst = append(dst, doc...)
+			dst = append(append(dst, body...), tail...)
 		}
 		return nil
 	})
@@ -252,6 +278,34 @@ func (s *Server) respond(dst, method, path, extra []byte) ([]byte, int) {
 	}
 	return dst, http.StatusOK
 }
+
+// payloadField starts the last field of a stored document, the one a
+// compact view leaves out.
+var payloadField = []byte(`,"payload":"`)
+
+// compactDocument returns the compact view of a stored document as two
+// pieces to send one after the other: the document up to its payload, which
+// the store's documents all end with, and the closing brace.
+func compactDocument(doc []byte) (body, tail []byte) {
+	if i := bytes.Index(doc, payloadField); i >= 0 {
+		return doc[:i], closeBrace
+	}
+	return doc, nil
+}
+
+var closeBrace = []byte("}")
+
+// appendETag appends an ETag header line for the body made of body and
+// tail: their CRC-32C, which the CPU computes at several bytes a cycle.
+func appendETag(dst, body, tail []byte) []byte {
+	sum := crc32.Update(crc32.Update(0, castagnoli, body), castagnoli, tail)
+	dst = append(dst, `ETag: "`...)
+	dst = strconv.AppendUint(dst, uint64(sum), 16)
+	dst = append(dst, '"')
+	return append(dst, crlf...)
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // appendHeader appends the status line and the headers of a JSON response
 // of n bytes, up to and including the empty line.

@@ -164,6 +164,9 @@ type wireConn struct {
 	pending  int64
 	reqStart time.Time
 
+	// sel holds the variants the current request is served with.
+	sel []*servedVariant
+
 	// rd and wd are nc's read and write deadlines.
 	rd, wd http1.Deadline
 }
@@ -189,6 +192,7 @@ func (c *wireConn) serve() {
 	br := bufio.NewReaderSize(connReader{c}, wireReadBuf)
 	c.br = br
 	c.rr = http1.NewRequestReader(br, o.MaxHeaderBytes, MaxRequestBody)
+	c.rr.Capture(o.UserHeader, o.UserCookie)
 	c.rd, c.wd = http1.NewDeadline(c.nc.SetReadDeadline), http1.NewDeadline(c.nc.SetWriteDeadline)
 	headTimeout := min(o.ReadHeaderTimeout, o.ReadTimeout)
 	c.out = make([]byte, 0, wireOutStart)
@@ -212,7 +216,7 @@ func (c *wireConn) serve() {
 			var re *http1.RequestError
 			if errors.As(err, &re) {
 				c.begin(start)
-				c.out = appendHeader(c.out, re.Code, len(errorOpen)+len(re.Msg)+len(errorClose), c.headers(start, true, false))
+				c.out = appendHeader(c.out, re.Code, len(errorOpen)+len(re.Msg)+len(errorClose), c.headers(start, true, false, nil))
 				c.out = append(append(append(c.out, errorOpen...), re.Msg...), errorClose...)
 				m.observe(re.Code, time.Since(start))
 				if c.flush() {
@@ -235,11 +239,30 @@ func (c *wireConn) serve() {
 				return
 			}
 		}
+		// The flags in force when the request was read serve it whole.
+		fs := s.flags.Load()
+		var e effect
+		if fs != nil {
+			c.sel, e = fs.pick(r.Captured, c.sel[:0])
+			if fs.splits && len(r.Captured) == 0 {
+				m.noUser.Inc()
+			}
+			if e.delay > 0 && !c.flush() {
+				return
+			}
+		}
 		c.begin(start)
+		if e.delay > 0 {
+			time.Sleep(e.delay)
+		}
 		var code int
-		c.out, code = s.respond(c.out, r.Method, r.Path, c.headers(start, closing, r.KeepAlive))
+		c.out, code = s.respond(c.out, r.Method, r.Path, c.headers(start, closing, r.KeepAlive, c.sel), e)
 		last = time.Now()
-		m.observe(code, last.Sub(start))
+		d := last.Sub(start)
+		m.observe(code, d)
+		for _, v := range c.sel {
+			v.observe(m, code, d)
+		}
 		if closing {
 			c.flush()
 			return
@@ -274,10 +297,21 @@ func (r connReader) Read(p []byte) (int, error) {
 // errWriteFailed ends reading from a connection whose writes failed.
 var errWriteFailed = errors.New("write failed")
 
-// headers returns the header lines every response carries: Date, and
-// Connection when it says something.
-func (c *wireConn) headers(now time.Time, closing, keepAlive bool) []byte {
+// headers returns the header lines every response carries: Date,
+// Connection when it says something, and X-Variant with the variants sel
+// when there are flags.
+func (c *wireConn) headers(now time.Time, closing, keepAlive bool, sel []*servedVariant) []byte {
 	c.extra = append(c.extra[:0], c.w.s.dateHeader(now)...)
+	if len(sel) > 0 {
+		c.extra = append(c.extra, hdrVariant...)
+		for i, v := range sel {
+			if i > 0 {
+				c.extra = append(c.extra, ", "...)
+			}
+			c.extra = append(c.extra, v.member...)
+		}
+		c.extra = append(c.extra, crlf...)
+	}
 	switch {
 	case closing:
 		c.extra = append(c.extra, hdrClose...)

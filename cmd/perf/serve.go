@@ -20,6 +20,7 @@ import (
 
 	"github.com/perf-tools/perf/hostmetrics"
 	"github.com/perf-tools/perf/service"
+	"github.com/perf-tools/perf/service/flags"
 	"github.com/perf-tools/perf/tuning"
 )
 
@@ -42,6 +43,11 @@ type serveOptions struct {
 	MaxHeaderBytes    int
 	ShutdownGrace     time.Duration
 	LockTimeout       time.Duration
+
+	Flags      string
+	FlagsPoll  time.Duration
+	UserHeader string
+	UserCookie string
 
 	MutexProfileFraction int
 	BlockProfileRate     int
@@ -86,7 +92,35 @@ Admin listener (--admin-addr, loopback by default):
   /debug/pprof/    pprof profiles (cpu, heap, mutex, block, goroutine, trace)
   /debug/host      one JSON sample of this host and process, for
                    'perf attack --target-host-metrics'
+  /flags           the flags configuration in force (JSON): file, sha256,
+                   generation, when loaded, the last failed reload
+  /flags/evaluate?user=ID[&flag=KEY]
+                   the variant of each flag that user gets, and why
 The public listener never serves metrics or pprof.
+
+Feature toggles and A/B experiments (--flags FILE): a flagd flag-definition
+file (JSON; state, variants, defaultVariant, fractional targeting; anything
+else is refused, naming the flag and the construct). A user's variant is
+flagd's sticky bucket, MurmurHash3-32 of flag key + user id, so every node
+and every reload that keeps the weights puts a user in the same variant, and
+raising a rollout moves nobody out. The user id is the --user-header value,
+else the --user-cookie value; a request with neither gets each flag's
+default variant and is counted (perf_serve_requests_without_user_total).
+A variant's value changes the read when it is a JSON object with:
+  "view": "full" | "compact"   the whole document, or id, name and tags only
+  "etag": true | false         an ETag header (CRC-32C of the body)
+  "delay": "2ms"               added before answering (up to 10s)
+(one flag at most sets each); other values are the team's own and change
+nothing. Every response says what it was served with:
+  X-Variant: doc-view=compact, etag=off
+and Prometheus counts perf_serve_variant_requests_total{flag,variant,code}
+and perf_serve_variant_request_duration_seconds{flag,variant}. The file's
+directory is watched (editors and ConfigMaps replace files by rename); a
+changed file is parsed and checked whole, then swapped in for the next
+requests (perf_serve_flags_generation); a bad or deleted file leaves the last
+good configuration in force, logged and counted
+(perf_serve_flags_reloads_total{result="failure"}). deploy/flags.json is an
+example: an experiment and a toggle.
 
 The public listener is a lean HTTP/1.1 server (keep-alive, pipelining,
 HTTP/1.0, HEAD), not Go's net/http, so a read costs about what a net/http
@@ -124,6 +158,11 @@ PERF_READ_TIMEOUT; a flag on the command line wins over the environment.`,
   # the same through the environment
   PERF_ADDR=:9090 PERF_SEED=100000 perf serve
 
+  # an A/B experiment and a toggle, users by the X-User-Id header
+  perf serve --seed 100000 --flags deploy/flags.json --user-header X-User-Id
+  curl -si -H 'X-User-Id: 42' localhost:8080/v1/items/1 | grep X-Variant
+  curl -s 'localhost:6060/flags/evaluate?user=42'
+
   curl -s localhost:8080/v1/items/42
   curl -s localhost:6060/metrics | grep perf_serve_requests_total`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -153,6 +192,10 @@ PERF_READ_TIMEOUT; a flag on the command line wins over the environment.`,
 	f.DurationVar(&opts.LockTimeout, "lock-timeout", service.DefaultLockTimeout, "how long to wait for a store another process holds")
 	f.IntVar(&opts.GCPercent, "gc-percent", 400, "garbage collector target (as GOGC); the live heap is small, so a higher target trades a few MB for less GC work per read (default used only when GOGC is unset)")
 	f.BoolVar(&opts.Warm, "warm", true, "read the whole store once before reporting ready, so the first requests do not pay page faults")
+	f.StringVar(&opts.Flags, "flags", "", "flagd flag-definition file (JSON) of feature toggles and A/B experiments, reloaded when it changes (see above)")
+	f.DurationVar(&opts.FlagsPoll, "flags-poll", 0, "read the --flags file every DURATION instead of watching its directory (for file systems without inotify); 0: watch, polling every 2s only if watching fails")
+	f.StringVar(&opts.UserHeader, "user-header", "", "request header holding the user id that --flags buckets users by, e.g. X-User-Id")
+	f.StringVar(&opts.UserCookie, "user-cookie", "", "cookie holding the user id, when the request has no --user-header")
 	f.IntVar(&opts.MutexProfileFraction, "mutex-profile-fraction", 10, "report 1 in N mutex contention events in /debug/pprof/mutex (0: off)")
 	f.IntVar(&opts.BlockProfileRate, "block-profile-rate", 100000, "sample one blocking event per N nanoseconds blocked in /debug/pprof/block (0: off)")
 	return cmd
@@ -238,6 +281,18 @@ func (o *serveOptions) validate() error {
 	if o.GCPercent < -1 || o.GCPercent == 0 {
 		return fmt.Errorf("--gc-percent %d: want a positive percentage, or -1 to turn the collector off", o.GCPercent)
 	}
+	if o.UserHeader != "" && !isToken(o.UserHeader) {
+		return fmt.Errorf("--user-header %q: want a header name such as X-User-Id", o.UserHeader)
+	}
+	if o.UserCookie != "" && !isToken(o.UserCookie) {
+		return fmt.Errorf("--user-cookie %q: want a cookie name such as uid", o.UserCookie)
+	}
+	if (o.UserHeader != "" || o.UserCookie != "") && o.Flags == "" {
+		return errors.New("--user-header and --user-cookie choose users for --flags: give --flags FILE too")
+	}
+	if o.FlagsPoll < 0 {
+		return fmt.Errorf("--flags-poll %v: want 0 (watch) or a positive duration such as 2s", o.FlagsPoll)
+	}
 	if o.MutexProfileFraction < 0 {
 		return fmt.Errorf("--mutex-profile-fraction %d: want 0 (off) or more", o.MutexProfileFraction)
 	}
@@ -256,6 +311,14 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	}
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }
 
+	// A bad flags file fails before anything is bound or opened.
+	var flagCfg *flags.Config
+	if opts.Flags != "" {
+		var err error
+		if flagCfg, err = flags.Load(opts.Flags); err != nil {
+			return usageErr(fmt.Errorf("--flags: %w", err))
+		}
+	}
 	if err := checkDataDir(opts.Data); err != nil {
 		return err
 	}
@@ -291,9 +354,18 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		IdleTimeout:       opts.IdleTimeout,
 		MaxHeaderBytes:    opts.MaxHeaderBytes,
 		ShutdownGrace:     opts.ShutdownGrace,
+		UserHeader:        opts.UserHeader,
+		UserCookie:        opts.UserCookie,
 		ErrorLog:          log.New(stderr, "http: ", 0),
 		AdminHandlers:     map[string]http.Handler{hostmetrics.Path: hostmetrics.Handler()},
 	})
+	if flagCfg != nil {
+		if err := srv.SetFlags(flagCfg, opts.Flags); err != nil {
+			publicLn.Close()
+			adminLn.Close()
+			return usageErr(fmt.Errorf("--flags: %w", err))
+		}
+	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan error, 1)
@@ -301,6 +373,15 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	logf("listening on http://%s", publicLn.Addr())
 	logf("admin listening on http://%s", adminLn.Addr())
 	logTuning(opts.TuningRoot, logf)
+	if flagCfg != nil {
+		logf("flags: %s: %d flags, sha256 %.12s, users by %s", opts.Flags, len(flagCfg.Flags()), flagCfg.Hash(), userSource(opts))
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			srv.WatchFlags(runCtx, opts.Flags, opts.FlagsPoll, logf)
+		}()
+		defer func() { stop(); <-watched }()
+	}
 
 	if err := seed(ctx, st, opts, logf); err != nil {
 		stop()
@@ -341,6 +422,30 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	}
 	logf("stopped")
 	return nil
+}
+
+// userSource says where perf serve finds a request's user id.
+func userSource(o *serveOptions) string {
+	switch {
+	case o.UserHeader != "" && o.UserCookie != "":
+		return "header " + o.UserHeader + ", else cookie " + o.UserCookie
+	case o.UserHeader != "":
+		return "header " + o.UserHeader
+	case o.UserCookie != "":
+		return "cookie " + o.UserCookie
+	}
+	return "nothing (no --user-header or --user-cookie: every request gets each flag's default variant)"
+}
+
+// isToken reports whether s is an HTTP token (RFC 9110 section 5.6.2),
+// as header and cookie names are.
+func isToken(s string) bool {
+	for _, c := range []byte(s) {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // logTuning logs, in one line, how the host under root drifts from the

@@ -62,3 +62,19 @@ func BenchmarkReadResponse(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReadHeadCapture is BenchmarkReadHead with a user id header
+// captured, as perf serve --user-header does.
+func BenchmarkReadHeadCapture(b *testing.B) {
+	const req = "GET /v1/items/12345 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: perf\r\nX-User-Id: 12345\r\n\r\n"
+	br := bufio.NewReaderSize(&repeatReader{data: []byte(req)}, 4096)
+	rr := NewRequestReader(br, 64<<10, 64<<10)
+	rr.Capture("X-User-Id", "")
+	var r Request
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := rr.ReadHead(&r); err != nil || string(r.Captured) != "12345" {
+			b.Fatalf("%q, %v", r.Captured, err)
+		}
+	}
+}

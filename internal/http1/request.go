@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"strings"
 )
 
 // RequestError is a request a server must refuse: it answers Code, says
@@ -50,6 +51,10 @@ type Request struct {
 	// Expect means the client sent Expect: 100-continue and waits for a
 	// 100 Continue before sending its body.
 	Expect bool
+	// Captured is the value RequestReader.Capture asked for: the first
+	// header of that name, else the named cookie; empty when the request
+	// has neither.
+	Captured []byte
 }
 
 // RequestReader parses HTTP/1.x request heads from a bufio.Reader without
@@ -66,6 +71,22 @@ type RequestReader struct {
 	reqLine []byte
 	// pathBuf holds a percent-decoded path.
 	pathBuf []byte
+	// capHeader (lower case) and capCookie name the value to capture into
+	// capBuf (see Capture).
+	capHeader, capCookie string
+	capBuf               []byte
+}
+
+// Capture makes ReadHead keep one value of each request in
+// Request.Captured: the value of the first header named header (matched
+// without regard to case), or, when the request has none, the value of the
+// first cookie named cookie in its Cookie headers (matched exactly, as RFC
+// 6265 says, and without the double quotes a cookie value may have). Either
+// name may be empty. The value is copied, so it stays valid after later
+// header lines overwrite the bufio.Reader's buffer; capturing allocates only
+// to grow that copy to the longest value seen.
+func (rr *RequestReader) Capture(header, cookie string) {
+	rr.capHeader, rr.capCookie = strings.ToLower(header), cookie
 }
 
 // NewRequestReader returns a reader of the request heads on br, which
@@ -101,6 +122,9 @@ func (rr *RequestReader) ReadHead(r *Request) error {
 	}
 	hosts := 0
 	conClose, conKeepAlive, te := false, false, false
+	// captured is where Captured came from: 0 nowhere yet, 1 a cookie,
+	// 2 the header, which wins.
+	captured := 0
 	r.ContentLength = -1
 	for {
 		if line, err = rr.lines.readLine(&n, rr.maxHead); err != nil {
@@ -128,10 +152,20 @@ func (rr *RequestReader) ReadHead(r *Request) error {
 				return errHeaderLine
 			}
 		}
+		if captured < 2 && len(name) == len(rr.capHeader) && equalFold(name, rr.capHeader) {
+			rr.capBuf = append(rr.capBuf[:0], value...)
+			captured = 2
+		}
 		switch len(name) {
 		case 6:
 			if equalFold(name, "expect") && equalFold(value, "100-continue") {
 				r.Expect = true
+			}
+			if captured == 0 && rr.capCookie != "" && equalFold(name, "cookie") {
+				if v, ok := cookieValue(value, rr.capCookie); ok {
+					rr.capBuf = append(rr.capBuf[:0], v...)
+					captured = 1
+				}
 			}
 		case 4:
 			if equalFold(name, "host") {
@@ -167,7 +201,34 @@ func (rr *RequestReader) ReadHead(r *Request) error {
 		return errBodyTooLarge
 	}
 	r.ContentLength = max(r.ContentLength, 0)
+	if captured > 0 {
+		r.Captured = rr.capBuf
+	}
 	return nil
+}
+
+// cookieValue returns the value of the first cookie called name in a Cookie
+// header's value ("a=1; b=2"), without surrounding double quotes.
+func cookieValue(header []byte, name string) ([]byte, bool) {
+	for len(header) > 0 {
+		var pair []byte
+		if i := bytes.IndexByte(header, ';'); i >= 0 {
+			pair, header = header[:i], header[i+1:]
+		} else {
+			pair, header = header, nil
+		}
+		pair = trimOWS(pair)
+		eq := bytes.IndexByte(pair, '=')
+		if eq < 0 || string(pair[:eq]) != name {
+			continue
+		}
+		v := pair[eq+1:]
+		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+			v = v[1 : len(v)-1]
+		}
+		return v, true
+	}
+	return nil, false
 }
 
 func (rr *RequestReader) headError(err error) error {

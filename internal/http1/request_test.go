@@ -93,6 +93,7 @@ func FuzzReadRequest(f *testing.F) {
 		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
 		"\r\n\r\nOPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET / HTTP/2.0\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nCookie: a=1; uid=\"7\"\r\nX-User-Id: 8\r\n\r\n",
 		"GET /" + strings.Repeat("a", 5000) + " HTTP/1.1\r\nHost: x\r\n\r\n",
 	} {
 		f.Add([]byte(s))
@@ -103,6 +104,7 @@ func FuzzReadRequest(f *testing.F) {
 		br := bufio.NewReaderSize(in, 4096)
 		unread := func() int { return br.Buffered() + in.Len() }
 		rr := NewRequestReader(br, maxHeader, maxBody)
+		rr.Capture("X-User-Id", "uid")
 		var r Request
 		for i := 0; i < 64; i++ {
 			before := unread()
@@ -126,9 +128,54 @@ func FuzzReadRequest(f *testing.F) {
 			if r.Minor != 0 && r.Minor != 1 {
 				t.Fatalf("minor version %d", r.Minor)
 			}
+			if bytes.ContainsAny(r.Captured, "\r\n") || len(r.Captured) > maxHeader {
+				t.Fatalf("captured %q", r.Captured)
+			}
 			if _, err := br.Discard(int(r.ContentLength)); err != nil {
 				return
 			}
 		}
 	})
+}
+
+func TestReadHeadCapture(t *testing.T) {
+	const long = "u-0123456789012345678901234567890123456789012345678901234567890123456789"
+	for _, tc := range []struct {
+		name, header, cookie, in string
+		want                     string // "" means none
+	}{
+		{name: "header", header: "X-User-Id", in: "x-user-id:  42 \r\n", want: "42"},
+		{name: "first header wins", header: "X-User-Id", in: "X-User-Id: 1\r\nX-User-Id: 2\r\n", want: "1"},
+		{name: "cookie", cookie: "uid", in: "Cookie: a=1; uid=7; b=2\r\n", want: "7"},
+		{name: "quoted cookie", cookie: "uid", in: "Cookie: uid=\"q7\"\r\n", want: "q7"},
+		{name: "cookie name is exact", cookie: "uid", in: "Cookie: UID=1; xuid=2; uidx=3\r\n"},
+		{name: "second Cookie header", cookie: "uid", in: "Cookie: a=1\r\nCookie: uid=9\r\n", want: "9"},
+		{name: "header beats an earlier cookie", header: "X-User-Id", cookie: "uid", in: "Cookie: uid=c\r\nX-User-Id: h\r\n", want: "h"},
+		{name: "cookie when no header", header: "X-User-Id", cookie: "uid", in: "Cookie: uid=c\r\n", want: "c"},
+		{name: "neither", header: "X-User-Id", cookie: "uid", in: "X-Other: 1\r\n"},
+		{name: "not asked", in: "X-User-Id: 1\r\n"},
+		// A value longer than what follows it: later header lines overwrite
+		// the bufio buffer, so the value must have been copied.
+		{name: "copied out of the buffer", header: "X-User-Id", in: "X-User-Id: " + long + "\r\n" + strings.Repeat("X-Pad: "+strings.Repeat("p", 40)+"\r\n", 4), want: long},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := "GET / HTTP/1.1\r\nHost: x\r\n" + tc.in + "\r\n" + "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+			rr := NewRequestReader(bufio.NewReaderSize(strings.NewReader(in), 64), 4096, maxBody)
+			rr.Capture(tc.header, tc.cookie)
+			var r Request
+			if err := rr.ReadHead(&r); err != nil {
+				t.Fatal(err)
+			}
+			if string(r.Captured) != tc.want || (tc.want == "") != (r.Captured == nil) {
+				t.Errorf("captured %q, want %q", r.Captured, tc.want)
+			}
+			// The next request has none: nothing leaks from the last one.
+			if err := rr.ReadHead(&r); err != nil {
+				t.Fatal(err)
+			}
+			if r.Captured != nil {
+				t.Errorf("next request captured %q, want nothing", r.Captured)
+			}
+		})
+	}
 }

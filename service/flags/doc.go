@@ -3,14 +3,17 @@
 // ecosystem's), so a team's existing flag file works, and answers which
 // variant of a flag a user gets.
 //
-// perf serve does not read a flags file yet: this package is its model and
-// evaluation, tested on its own.
+// perf serve --flags FILE reads its file with this package (package service
+// gives the variants' values their meaning for a read, and watches the
+// file).
 //
 // It knows nothing of HTTP, of the server or of where a user id comes from:
-// the caller passes the flag key and the user id, and gets a Result. It
-// never logs and never reloads by itself; to change the flags, Load or Parse
-// the new file and swap the *Config pointer (a Config is immutable, so it is
-// safe for concurrent use). Hash names the configuration in force.
+// the caller passes the flag key and the user id, and gets a Result; a
+// server that evaluates every flag for every request looks each Flag up
+// once and calls Pick, which takes the user id as bytes too. It never logs
+// and never reloads by itself; to change the flags, Load or Parse the new
+// file and swap the *Config pointer (a Config is immutable, so it is safe
+// for concurrent use). Hash names the configuration in force.
 //
 // # Supported subset of flagd
 //

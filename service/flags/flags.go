@@ -305,24 +305,76 @@ func (c *Config) Evaluate(flag, user string) (Result, bool) {
 	if !ok {
 		return Result{}, false
 	}
-	i, reason := f.def, ReasonStatic
+	i, reason := pick(f, user)
+	return Result{Flag: f.key, Variant: f.variants[i], Reason: reason, Value: f.values[i]}, true
+}
+
+// Flag returns the flag with key, or nil. A server that evaluates every
+// flag for every request looks each up once, at load, and calls Flag.Pick.
+func (c *Config) Flag(key string) *Flag {
+	f, ok := c.flags[key]
+	if !ok {
+		return nil
+	}
+	return (*Flag)(f)
+}
+
+// Flag is one flag of a Config, read-only.
+type Flag flag
+
+// Key returns the flag's key.
+func (f *Flag) Key() string { return f.key }
+
+// Enabled reports whether the flag's state is ENABLED.
+func (f *Flag) Enabled() bool { return f.enabled }
+
+// Variants returns the flag's variant names, sorted; Pick's indexes index
+// it.
+func (f *Flag) Variants() []string { return slices.Clone(f.variants) }
+
+// Value returns variant i's value (see Result.Value); it is shared, so do
+// not modify it.
+func (f *Flag) Value(i int) any { return f.values[i] }
+
+// Default returns the index of the default variant.
+func (f *Flag) Default() int { return f.def }
+
+// Split returns the fractional targeting as variant indexes and their
+// weights in percent, in the file's order, or nil for a flag without it.
+func (f *Flag) Split() (variants []int, weights []int) {
+	var prev uint64
+	for i, t := range f.thresholds {
+		variants = append(variants, f.buckets[i])
+		weights = append(weights, int((t-prev)>>32))
+		prev = t
+	}
+	return variants, weights
+}
+
+// Pick returns the index of the variant that user gets, and why, as
+// Evaluate does; user is a string or the bytes of one. It does not
+// allocate.
+func Pick[U string | []byte](f *Flag, user U) (int, string) {
+	return pick((*flag)(f), user)
+}
+
+func pick[U string | []byte](f *flag, user U) (int, string) {
 	switch {
 	case !f.enabled:
-		reason = ReasonDisabled
+		return f.def, ReasonDisabled
 	case len(f.buckets) == 0:
-	case user == "":
-		reason = ReasonNoUser
-	default:
-		reason = ReasonSplit
-		pos := uint64(murmur3Sum32(0, f.key, user)) * 100
-		for b, t := range f.thresholds {
-			if pos < t {
-				i = f.buckets[b]
-				break
-			}
+		return f.def, ReasonStatic
+	case len(user) == 0:
+		return f.def, ReasonNoUser
+	}
+	pos := uint64(murmur3Sum32(0, f.key, user)) * 100
+	for b, t := range f.thresholds {
+		if pos < t {
+			return f.buckets[b], ReasonSplit
 		}
 	}
-	return Result{Flag: f.key, Variant: f.variants[i], Reason: reason, Value: f.values[i]}, true
+	// Unreachable: the last threshold is 100 << 32, above every position.
+	return f.def, ReasonSplit
 }
 
 // jsonErrorText describes a JSON decoding error with its line and column.

@@ -322,3 +322,41 @@ func TestEvaluateDoesNotAllocate(t *testing.T) {
 		t.Errorf("Evaluate allocates %v times", n)
 	}
 }
+
+func TestFlagView(t *testing.T) {
+	c, err := Load("testdata/flags.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Flag("missing") != nil {
+		t.Error("Flag of an unknown key is not nil")
+	}
+	f := c.Flag("cache-size")
+	if f.Key() != "cache-size" || !f.Enabled() || f.Variants()[f.Default()] != "medium" {
+		t.Errorf("cache-size: key %q enabled %v default %q", f.Key(), f.Enabled(), f.Variants()[f.Default()])
+	}
+	vs, ws := f.Split()
+	var named []string
+	for _, v := range vs {
+		named = append(named, f.Variants()[v])
+	}
+	if want := []string{"small", "medium", "large"}; !slices.Equal(named, want) || !slices.Equal(ws, []int{20, 30, 50}) {
+		t.Errorf("Split = %q %v, want %q [20 30 50]", named, ws, want)
+	}
+	if vs, ws := c.Flag("greeting").Split(); vs != nil || ws != nil {
+		t.Errorf("Split of a flag without targeting = %v %v", vs, ws)
+	}
+	// Pick over the bytes of a user id is Evaluate over the string.
+	for i := range 2000 {
+		u := user(i)
+		r, _ := c.Evaluate("cache-size", u)
+		v, why := Pick(f, []byte(u))
+		if f.Variants()[v] != r.Variant || why != r.Reason || f.Value(v) != r.Value {
+			t.Fatalf("user %q: Pick %q %q, Evaluate %+v", u, f.Variants()[v], why, r)
+		}
+	}
+	buf := []byte("user-42")
+	if n := testing.AllocsPerRun(1000, func() { Pick(f, buf) }); n != 0 {
+		t.Errorf("Pick allocates %v times", n)
+	}
+}

@@ -12,8 +12,10 @@ const (
 // murmur3Sum32 returns MurmurHash3_x86_32 of the concatenation a+b with the
 // given seed, without building the concatenation: it streams over a's bytes
 // and then b's, carrying a part-filled 4-byte block across the boundary.
-// flagd buckets on flagKey+targetingKey, and Evaluate must not allocate.
-func murmur3Sum32(seed uint32, a, b string) uint32 {
+// flagd buckets on flagKey+targetingKey, and Evaluate must not allocate;
+// b is a string or a []byte, so a server can hash a user id it holds in a
+// buffer without converting it.
+func murmur3Sum32[B string | []byte](seed uint32, a string, b B) uint32 {
 	h := seed
 	i := 0
 	for ; i+4 <= len(a); i += 4 {
