@@ -14,6 +14,7 @@ func TestPosition(t *testing.T) {
 		{"{\"a\": x}", 1, 7},
 		{"{\n  \"a\": 1,\n  \"b\": ?\n}", 3, 8},
 		{"{\"a\":", 1, 5},
+		{"{\"a\":\n  1\n", 2, 4},
 	} {
 		var v any
 		err := json.Unmarshal([]byte(tc.data), &v)

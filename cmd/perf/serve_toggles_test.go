@@ -1,0 +1,160 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// flagsFile is a flags file whose experiment gives compact documents to
+// compact% of users.
+func flagsFile(compact int) []byte {
+	return fmt.Appendf(nil, `{"flags": {"doc-view": {"state": "ENABLED", "defaultVariant": "full",
+	"variants": {"full": {"view": "full"}, "compact": {"view": "compact"}},
+	"targeting": {"fractional": [["compact", %d], ["full", %d]]}}}}
+`, compact, 100-compact)
+}
+
+// adminFlags is what GET /flags says.
+type adminFlags struct {
+	SHA256     string `json:"sha256"`
+	Generation uint64 `json:"generation"`
+	LastError  *struct {
+		Error string `json:"error"`
+	} `json:"last_reload_error"`
+}
+
+func getFlags(t *testing.T, admin string) adminFlags {
+	t.Helper()
+	code, body := httpGetBody(t, admin+"/flags")
+	var st adminFlags
+	if err := json.Unmarshal(body, &st); code != 200 || err != nil {
+		t.Fatalf("GET /flags: %d %s (%v)", code, body, err)
+	}
+	return st
+}
+
+// TestServeFlagsReloadUnderLoad changes a real perf serve's flags file
+// every way it is changed in practice while perf attack holds a constant
+// rate against it: a rename over it, a write in place, a file that does not
+// parse, the file deleted, and a good one back. No request may fail, and
+// the right configuration must be in force after each change.
+func TestServeFlagsReloadUnderLoad(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "flags.json")
+	if err := os.WriteFile(path, flagsFile(10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startServeProc(t, nil, "--data", t.TempDir(), "--seed", "1000", "--flags", path, "--user-header", "X-User-Id")
+	p.waitReady()
+
+	out := t.TempDir()
+	type result struct {
+		code           int
+		stdout, stderr string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, stdout, stderr := perf(t, "attack",
+			"--url", p.publicURL+"/v1/items/{key}", "--keys", "uniform:1000",
+			"-H", "X-User-Id: user-42",
+			"--rate", "500", "--duration", "5s",
+			"--out-dir", out, "--slo", "errors<=0",
+			"--max-lag", "1s", "--min-achieved", "50")
+		done <- result{code, stdout, stderr}
+	}()
+	waitUntil := func(what string, cond func(adminFlags) bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			st := getFlags(t, p.adminURL)
+			if cond(st) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s: /flags says %+v; stderr:\n%s", what, st, p.log())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	sum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+	inForce := func(b []byte, gen uint64) func(adminFlags) bool {
+		return func(st adminFlags) bool { return st.SHA256 == sum(b) && st.Generation == gen && st.LastError == nil }
+	}
+	failing := func(b []byte, gen uint64, why string) func(adminFlags) bool {
+		return func(st adminFlags) bool {
+			return st.SHA256 == sum(b) && st.Generation == gen && st.LastError != nil && strings.Contains(st.LastError.Error, why)
+		}
+	}
+	replace := func(b []byte) {
+		t.Helper()
+		tmp := filepath.Join(dir, "flags.json.new")
+		if err := os.WriteFile(tmp, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Wait for the attack's first requests, so every change happens under load.
+	deadline := time.Now().Add(10 * time.Second)
+	for metricSum(t, p.adminURL+"/metrics", "perf_serve_requests_total") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the attack did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	replace(flagsFile(30))
+	waitUntil("a rename-replace", inForce(flagsFile(30), 2))
+	if err := os.WriteFile(path, flagsFile(50), 0o644); err != nil { // in place: truncate and write
+		t.Fatal(err)
+	}
+	waitUntil("a write in place", inForce(flagsFile(50), 3))
+	replace([]byte(`{"flags": {"doc-view": `))
+	waitUntil("a bad file to be refused", failing(flagsFile(50), 3, "unexpected end of JSON input"))
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil("a deleted file to be refused", failing(flagsFile(50), 3, "no such file or directory"))
+	replace(flagsFile(70))
+	waitUntil("a good file after them", inForce(flagsFile(70), 4))
+
+	r := <-done
+	if r.code != exitOK {
+		t.Fatalf("perf attack exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	run := readRunJSON(t, onlyRunDir(t, out))
+	if run.Errors != 0 || run.StatusCodes["200"] != run.Requests || run.Requests != 2500 {
+		t.Errorf("attack: %d requests, %d errors, codes %v; want 2500, all 200", run.Requests, run.Errors, run.StatusCodes)
+	}
+	served := metricSum(t, p.adminURL+"/metrics", `perf_serve_requests_total{code="200"}`)
+	if served != float64(run.Requests) {
+		t.Errorf("perf serve answered %v requests 200, perf attack sent %d", served, run.Requests)
+	}
+	for name, want := range map[string]float64{
+		`perf_serve_flags_reloads_total{result="success"}`: 3,
+		`perf_serve_flags_reloads_total{result="failure"}`: 2,
+		"perf_serve_flags_generation":                      4,
+		"perf_serve_flags_last_reload_successful":          1,
+	} {
+		if got := metricSum(t, p.adminURL+"/metrics", name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	// One user: every request was counted under exactly one doc-view variant.
+	if got := metricSum(t, p.adminURL+"/metrics", "perf_serve_variant_requests_total"); got != served {
+		t.Errorf("per-variant requests sum to %v, want %v", got, served)
+	}
+	for _, want := range []string{"flags: loaded " + path + ": generation 4", "flags: keeping generation 3 in force"} {
+		if !strings.Contains(p.log(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, p.log())
+		}
+	}
+}
