@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,5 +158,92 @@ func TestServeFlagsReloadUnderLoad(t *testing.T) {
 		if !strings.Contains(p.log(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, p.log())
 		}
+	}
+}
+
+// variantOf asks a perf serve which variants user is served with.
+func variantOf(t *testing.T, public, user string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, public+"/v1/items/1", nil)
+	req.Header.Set("X-User-Id", user)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.Header.Get("X-Variant")
+}
+
+// TestServeFlagsStickyAcrossProcesses checks sticky buckets where they
+// matter: two perf serve processes put every user in the same variant; a
+// reload that keeps a flag's weights moves nobody; and raising a rollout
+// from 30% to 50% moves nobody out of it.
+func TestServeFlagsStickyAcrossProcesses(t *testing.T) {
+	dir := t.TempDir()
+	pathA, pathB := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")
+	os.WriteFile(pathA, flagsFile(30), 0o644)
+	os.WriteFile(pathB, flagsFile(30), 0o644)
+	a := startServeProc(t, nil, "--data", t.TempDir(), "--seed", "10", "--flags", pathA, "--user-header", "X-User-Id")
+	b := startServeProc(t, nil, "--data", t.TempDir(), "--seed", "10", "--flags", pathB, "--user-header", "X-User-Id")
+	a.waitReady()
+	b.waitReady()
+	const users = 300
+	before := make([]string, users)
+	compact := 0
+	for i := range users {
+		u := fmt.Sprintf("user-%d", i)
+		before[i] = variantOf(t, a.publicURL, u)
+		if got := variantOf(t, b.publicURL, u); got != before[i] {
+			t.Fatalf("user %s: %q from one process, %q from the other", u, before[i], got)
+		}
+		if before[i] == "doc-view=compact" {
+			compact++
+		}
+	}
+	if compact < users*20/100 || compact > users*40/100 {
+		t.Errorf("%d of %d users compact at 30%%", compact, users)
+	}
+
+	// B reloads with a new flag beside the same experiment: nobody moves.
+	withToggle := strings.Replace(string(flagsFile(30)), `{"flags": {`, `{"flags": {"zz-toggle": {"state": "ENABLED", "defaultVariant": "off", "variants": {"on": true, "off": false}, "targeting": {"fractional": [["on", 50], ["off", 50]]}}, `, 1)
+	os.WriteFile(pathB+".new", []byte(withToggle), 0o644)
+	os.Rename(pathB+".new", pathB)
+	waitGen := func(p *serveProc, gen uint64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for getFlags(t, p.adminURL).Generation != gen {
+			if time.Now().After(deadline) {
+				t.Fatalf("generation %d not in force; stderr:\n%s", gen, p.log())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitGen(b, 2)
+	for i := range users {
+		u := fmt.Sprintf("user-%d", i)
+		got := variantOf(t, b.publicURL, u)
+		if !strings.HasPrefix(got, before[i]+", zz-toggle=") {
+			t.Fatalf("user %s: %q after adding a flag, was %q", u, got, before[i])
+		}
+	}
+
+	// A raises the rollout to 50%: everyone compact stays compact.
+	os.WriteFile(pathA+".new", flagsFile(50), 0o644)
+	os.Rename(pathA+".new", pathA)
+	waitGen(a, 2)
+	grew := 0
+	for i := range users {
+		u := fmt.Sprintf("user-%d", i)
+		got := variantOf(t, a.publicURL, u)
+		if before[i] == "doc-view=compact" && got != before[i] {
+			t.Fatalf("user %s left compact when the rollout grew from 30%% to 50%%", u)
+		}
+		if got == "doc-view=compact" && before[i] != got {
+			grew++
+		}
+	}
+	if grew == 0 {
+		t.Error("raising the rollout to 50% moved nobody in")
 	}
 }
