@@ -48,8 +48,9 @@ var itemsPath = []byte(ItemsPath)
 // times a second rather than several times a request: a timeout fires within
 // a tenth of its length of the exact time.
 type Options struct {
-	// ReadHeaderTimeout bounds reading a request's headers, from its first
-	// byte.
+	// ReadHeaderTimeout bounds reading a request's headers: on a new
+	// connection from its start (the wait for the first byte included), on
+	// a kept one from the request's first byte, as with net/http.
 	ReadHeaderTimeout time.Duration
 	// ReadTimeout bounds reading a whole request, headers and body, from
 	// its first byte.

@@ -113,10 +113,11 @@ func (w *wire) logf(format string, args ...any) {
 	log.Printf(format, args...)
 }
 
-// shutdown stops accepting, closes idle connections at once, and waits for
-// the others to finish the request they are answering (which says
+// shutdown stops accepting, wakes idle connections to close at once, and
+// waits for the others to finish the request they are answering (which says
 // Connection: close) until ctx is done; then it closes them all and returns
-// ctx's error.
+// ctx's error. Every connection closes the way linger does, so a client
+// never loses an answer to a reset.
 func (w *wire) shutdown(ctx context.Context) error {
 	w.mu.Lock()
 	w.shutting.Store(true)
@@ -142,7 +143,7 @@ func (w *wire) shutdown(ctx context.Context) error {
 }
 
 // Connection states: idle between requests, active from a request's first
-// byte to its response's last, closed once shutdown has closed it.
+// byte to its response's last, closed once shutdown has told it to close.
 const (
 	connIdle int32 = iota
 	connActive
@@ -171,9 +172,12 @@ type wireConn struct {
 	rd, wd http1.Deadline
 }
 
+// closeIfIdle tells an idle connection to close: it wakes its wait for the
+// next request, and the connection's goroutine closes it, lingering. A
+// request whose first bytes arrived meanwhile is still answered.
 func (c *wireConn) closeIfIdle() {
 	if c.state.CompareAndSwap(connIdle, connClosed) {
-		c.nc.Close()
+		_ = c.nc.SetReadDeadline(time.Now())
 	}
 }
 
@@ -195,20 +199,33 @@ func (c *wireConn) serve() {
 	c.rr.Capture(o.UserHeader, o.UserCookie)
 	c.rd, c.wd = http1.NewDeadline(c.nc.SetReadDeadline), http1.NewDeadline(c.nc.SetWriteDeadline)
 	headTimeout := min(o.ReadHeaderTimeout, o.ReadTimeout)
-	c.out = make([]byte, 0, wireOutStart)
-	// A new connection's first request must start within the header
-	// timeout, as with net/http; later ones within IdleTimeout.
-	last, idle := time.Now(), headTimeout
+	// A new connection's first request must be read whole within the
+	// header timeout of the connection's start, as with net/http; a later
+	// one must start within IdleTimeout, and its headers take at most the
+	// header timeout from its first byte.
+	connStart := time.Now()
+	last, idle := connStart, headTimeout
+	first := true
 	var r http1.Request
 	for {
 		if br.Buffered() == 0 {
-			if !c.flush() || !c.waitIdle(last, idle) {
+			if !c.flush() {
+				return
+			}
+			// Idle: hold no more than a connection needs.
+			c.release()
+			if !c.waitIdle(last, idle) {
+				c.linger()
 				return
 			}
 		}
 		idle = o.IdleTimeout
 		start := time.Now()
-		if c.rd.Near(start.Add(headTimeout), headTimeout) != nil {
+		headFrom := start
+		if first {
+			headFrom, first = connStart, false
+		}
+		if c.rd.Near(headFrom.Add(headTimeout), headTimeout) != nil {
 			return
 		}
 		err := c.rr.ReadHead(&r)
@@ -264,7 +281,11 @@ func (c *wireConn) serve() {
 			v.observe(m, code, d)
 		}
 		if closing {
-			c.flush()
+			// Unread bytes may follow (a pipeline, an unsent body): close
+			// without a reset that could cost the client this answer.
+			if c.flush() {
+				c.linger()
+			}
 			return
 		}
 		if len(c.out) >= wireFlushAt && !c.flush() {
@@ -274,8 +295,12 @@ func (c *wireConn) serve() {
 }
 
 // begin counts a request that started at start as in flight until flush
-// writes its answer.
+// writes its answer, and gets the connection an output buffer if it has
+// none.
 func (c *wireConn) begin(start time.Time) {
+	if c.out == nil {
+		c.out = getOut()
+	}
 	c.w.s.metrics.inFlight.Add(1)
 	c.pending++
 	c.reqStart = start
@@ -348,11 +373,42 @@ func (c *wireConn) flush() bool {
 	}
 	c.pending = 0
 	if cap(c.out) > wireOutKeep {
-		c.out = make([]byte, 0, wireOutStart)
+		c.out = nil
 	} else {
 		c.out = c.out[:0]
 	}
 	return ok
+}
+
+// outPool holds the output buffers of connections that are not answering,
+// so an idle connection holds none: 500 idle connections that once answered
+// a long pipeline hold no more than 500 that never did, and the garbage
+// collector frees what the pool holds beyond what busy connections use.
+var outPool sync.Pool
+
+func getOut() []byte {
+	if b, ok := outPool.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, wireOutStart)
+}
+
+// release gives an idle connection's output buffer back to the pool and
+// drops the request reader's buffers that grew past their usual size. An
+// idle connection then holds its 4 KiB read buffer and little else.
+func (c *wireConn) release() {
+	if c.out != nil && len(c.out) == 0 {
+		b := c.out
+		c.out = nil
+		outPool.Put(&b)
+	}
+	c.rr.Release()
+	if cap(c.extra) > 1024 {
+		c.extra = nil
+	}
+	if cap(c.sel) > 64 {
+		c.sel = nil
+	}
 }
 
 // linger closes the write side and reads what the client still sends, for
@@ -390,12 +446,20 @@ func (c *wireConn) waitIdle(since time.Time, it time.Duration) bool {
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, os.ErrDeadlineExceeded) || !time.Now().Before(want.Add(-it/10)) {
+		if c.state.Load() == connClosed || !errors.Is(err, os.ErrDeadlineExceeded) || !time.Now().Before(want.Add(-it/10)) {
 			return false
 		}
 		if c.rd.Set(want) != nil {
 			return false
 		}
 	}
-	return c.state.CompareAndSwap(connIdle, connActive)
+	// A request arrived. If shutdown told the connection to close
+	// meanwhile, it is answered (with Connection: close) all the same, under
+	// a real deadline again: shutdown moved it to now to end the wait.
+	if c.state.Swap(connActive) == connClosed {
+		if c.rd.Set(time.Now().Add(min(c.w.o.ReadHeaderTimeout, c.w.o.ReadTimeout))) != nil {
+			return false
+		}
+	}
+	return true
 }

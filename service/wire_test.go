@@ -6,11 +6,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -414,5 +416,129 @@ func benchWire(b *testing.B, depth int) {
 		if _, err := io.ReadFull(br, in); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestWireIdleConnectionsHoldLittle has 200 connections each send a
+// 20,000-byte request line and a 120-request pipeline, then idle: what the
+// server holds for them must fall back to what idle connections need (a
+// 4 KiB read buffer and small change), not stay at the largest request and
+// pipeline each saw.
+func TestWireIdleConnectionsHoldLittle(t *testing.T) {
+	st := seededStore(t, 200, DefaultValueSize)
+	_, pub, _ := startServer(t, st, Options{ErrorLog: log.New(io.Discard, "", 0)})
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC() // twice: a sync.Pool keeps its victims through one
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	const conns = 200
+	var pipeline bytes.Buffer
+	for i := range 120 {
+		fmt.Fprintf(&pipeline, "GET /v1/items/%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
+	}
+	longLine := "GET /" + strings.Repeat("a", 20000) + " HTTP/1.1\r\nHost: x\r\n\r\n"
+	cs := make([]net.Conn, conns)
+	for i := range cs {
+		cs[i] = dialTest(t, pub.URL)
+	}
+	before := heap()
+	for _, c := range cs {
+		io.WriteString(c, longLine)
+		br := bufio.NewReader(c)
+		readResponses(t, br, "GET")
+		c.Write(pipeline.Bytes())
+		methods := make([]string, 120)
+		for i := range methods {
+			methods[i] = "GET"
+		}
+		readResponses(t, br, methods...)
+	}
+	// Each went idle once its last answer was written; wait for the last
+	// to get there.
+	const bound = 4 << 20
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		grown := int64(heap()) - int64(before)
+		if grown < bound {
+			t.Logf("%d idle connections hold %d KiB more than before", conns, grown>>10)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d idle connections hold %d KiB more than before they sent large requests and pipelines, want under %d KiB", conns, grown>>10, bound>>10)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestWireHeaderTimeoutFromConnectionStart: a new connection gets the
+// header timeout once, from its start, as net/http gives it; a first byte
+// late in that time does not buy a second one.
+func TestWireHeaderTimeoutFromConnectionStart(t *testing.T) {
+	st := seededStore(t, 10, 100)
+	_, pub, _ := startServer(t, st, Options{ReadHeaderTimeout: time.Second, ErrorLog: log.New(io.Discard, "", 0)})
+	start := time.Now()
+	c := dialTest(t, pub.URL)
+	time.Sleep(800 * time.Millisecond) // the slow client's pace, not a wait for an event
+	io.WriteString(c, "G")
+	expectEOF(t, bufio.NewReader(c))
+	// The timeout fires within a tenth of its length; 1.8s is when a
+	// second timeout from the first byte would have ended it.
+	if took := time.Since(start); took >= 1500*time.Millisecond {
+		t.Errorf("closed %v after the connection started, want about the 1s header timeout", took)
+	}
+}
+
+// TestWireCloseLingers: when the server closes a connection with request
+// bytes still unread (Connection: close in the middle of a pipeline, an
+// Expect: 100-continue body already sent), the client still reads the whole
+// answer rather than a reset.
+func TestWireCloseLingers(t *testing.T) {
+	// A 1 MiB document: most of the answer is still in the server's send
+	// buffer when it closes, which a close without lingering would throw
+	// away with the reset.
+	st := seededStore(t, 3, MaxValueSize)
+	_, pub, _ := startServer(t, st, Options{ErrorLog: log.New(io.Discard, "", 0)})
+	rest := strings.Repeat("GET /v1/items/2 HTTP/1.1\r\nHost: x\r\n\r\n", 2000)
+	for name, first := range map[string]string{
+		"Connection: close in a pipeline": "GET /v1/items/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"Expect with the body sent":       "GET /v1/items/1 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 60000\r\n\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			for range 5 {
+				c := dialTest(t, pub.URL)
+				if _, err := io.WriteString(c, first+rest); err != nil {
+					t.Fatal(err)
+				}
+				// A client busy elsewhere reads its answer a little later.
+				time.Sleep(50 * time.Millisecond)
+				br := bufio.NewReader(c)
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("reading the answer: %v", err)
+				}
+				n, err := io.Copy(io.Discard, resp.Body)
+				if err != nil || n != int64(MaxValueSize) {
+					t.Fatalf("read %d bytes of the answer's %d: %v", n, MaxValueSize, err)
+				}
+				if !resp.Close {
+					t.Fatalf("answer without Connection: close")
+				}
+				c.Close()
+			}
+		})
+	}
+}
+
+func TestWireHostValidated(t *testing.T) {
+	st := seededStore(t, 10, 100)
+	_, pub, _ := startServer(t, st, Options{ErrorLog: log.New(io.Discard, "", 0)})
+	c := dialTest(t, pub.URL)
+	io.WriteString(c, "GET /v1/items/1 HTTP/1.1\r\nHost: a b<>\r\n\r\n")
+	resps, bodies := readResponses(t, bufio.NewReader(c), "GET")
+	if resps[0].StatusCode != 400 || !strings.Contains(string(bodies[0]), "malformed Host") {
+		t.Errorf("Host: a b<>: %d %s, want 400", resps[0].StatusCode, bodies[0])
 	}
 }

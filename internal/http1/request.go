@@ -22,6 +22,7 @@ var (
 	errTarget           = &RequestError{400, "bad request: malformed request target"}
 	errHeaderLine       = &RequestError{400, "bad request: malformed header line"}
 	errHost             = &RequestError{400, "bad request: an HTTP/1.1 request needs exactly one Host header"}
+	errHostValue        = &RequestError{400, "bad request: malformed Host header"}
 	errContentLength    = &RequestError{400, "bad request: malformed Content-Length"}
 	errBodyTooLarge     = &RequestError{413, "request body too large"}
 	errRequestTooLarge  = &RequestError{431, "request header fields too large"}
@@ -94,6 +95,26 @@ func (rr *RequestReader) Capture(header, cookie string) {
 // maxBody (413).
 func NewRequestReader(br *bufio.Reader, maxHead int, maxBody int64) RequestReader {
 	return RequestReader{lines: lineReader{br: br}, maxHead: maxHead, maxBody: maxBody}
+}
+
+// keepBuf is the largest buffer a RequestReader keeps across Release: a
+// request line, a path and a captured value of ordinary size fit.
+const keepBuf = 1024
+
+// Release drops the buffers that an unusually long request line, path,
+// header line or captured value grew past keepBuf, so a connection that
+// once read a 20,000-byte request line does not hold it while idle. Call it
+// between requests; the Request last read becomes invalid.
+func (rr *RequestReader) Release() {
+	drop := func(b *[]byte) {
+		if cap(*b) > keepBuf {
+			*b = nil
+		}
+	}
+	drop(&rr.reqLine)
+	drop(&rr.pathBuf)
+	drop(&rr.capBuf)
+	drop(&rr.lines.long)
 }
 
 // ReadHead reads a request line and its headers into r. It returns a
@@ -170,6 +191,9 @@ func (rr *RequestReader) ReadHead(r *Request) error {
 		case 4:
 			if equalFold(name, "host") {
 				hosts++
+				if !validHost(value) {
+					return errHostValue
+				}
 			}
 		case 10:
 			if equalFold(name, "connection") {
@@ -323,3 +347,27 @@ func (rr *RequestReader) targetPath(t []byte) ([]byte, error) {
 	rr.pathBuf = p
 	return p, nil
 }
+
+// validHost reports whether a Host header's value can be uri-host [":"
+// port] (RFC 9112 section 3.2, RFC 3986 section 3.2.2): the characters of a
+// registered name, an IPv4 address or a bracketed IP literal, with a port.
+// As net/http does, it checks the characters only, not the grammar; an
+// empty value is allowed (a target without an authority).
+func validHost(v []byte) bool {
+	for _, c := range v {
+		if c >= 0x80 || !hostByte[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// hostByte marks the bytes a Host value may hold: unreserved, sub-delims,
+// '%' of a percent-encoding, ':' before a port and in an IP literal, and
+// its brackets.
+var hostByte = func() (t [128]bool) {
+	for _, c := range []byte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=%:[]") {
+		t[c] = true
+	}
+	return t
+}()

@@ -37,6 +37,11 @@ func TestReadHead(t *testing.T) {
 		{name: "malformed request line", in: "GARBAGE\r\n\r\n", code: 400},
 		{name: "bad escape", in: "GET /%z1 HTTP/1.1\r\nHost: x\r\n\r\n", code: 400},
 		{name: "no Host", in: "GET / HTTP/1.1\r\n\r\n", code: 400},
+		{name: "malformed Host", in: "GET / HTTP/1.1\r\nHost: a b<>\r\n\r\n", code: 400},
+		{name: "Host with a slash", in: "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", code: 400},
+		{name: "Host on HTTP/1.0", in: "GET / HTTP/1.0\r\nHost: a\"b\r\n\r\n", code: 400},
+		{name: "IPv6 Host with a port", in: "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", method: "GET", path: "/", want: Request{Minor: 1}},
+		{name: "empty Host", in: "GET / HTTP/1.1\r\nHost:\r\n\r\n", method: "GET", path: "/", want: Request{Minor: 1}},
 		{name: "space before colon", in: "GET / HTTP/1.1\r\nHost : x\r\n\r\n", code: 400},
 		{name: "conflicting Content-Length", in: "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", code: 400},
 		{name: "signed Content-Length", in: "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: +1\r\n\r\n", code: 400},
@@ -177,5 +182,31 @@ func TestReadHeadCapture(t *testing.T) {
 				t.Errorf("next request captured %q, want nothing", r.Captured)
 			}
 		})
+	}
+}
+
+func TestReleaseDropsGrownBuffers(t *testing.T) {
+	long := "/" + strings.Repeat("a", 20000)
+	in := "GET " + long + "?x=%41 HTTP/1.1\r\nHost: x\r\nX-User-Id: " + strings.Repeat("u", 5000) + "\r\n\r\n" +
+		"GET /%61 HTTP/1.1\r\nHost: x\r\n\r\n"
+	rr := NewRequestReader(bufio.NewReaderSize(strings.NewReader(in), 4096), 64<<10, maxBody)
+	rr.Capture("X-User-Id", "")
+	var r Request
+	if err := rr.ReadHead(&r); err != nil || string(r.Path) != long {
+		t.Fatalf("%v, path of %d bytes", err, len(r.Path))
+	}
+	rr.Release()
+	for name, b := range map[string][]byte{"request line": rr.reqLine, "path": rr.pathBuf, "capture": rr.capBuf, "long line": rr.lines.long} {
+		if cap(b) > keepBuf {
+			t.Errorf("%s buffer of %d bytes kept after Release", name, cap(b))
+		}
+	}
+	// The reader still works, and small buffers are kept.
+	if err := rr.ReadHead(&r); err != nil || string(r.Path) != "/a" {
+		t.Fatalf("after Release: %v, path %q", err, r.Path)
+	}
+	rr.Release()
+	if cap(rr.reqLine) == 0 {
+		t.Error("Release dropped a small buffer")
 	}
 }
