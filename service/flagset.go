@@ -71,7 +71,7 @@ type servedVariant struct {
 
 // answerCodes are the status codes respond answers, whose per-variant
 // counters are resolved at load.
-var answerCodes = [...]int{200, 400, 404, 405, 500}
+var answerCodes = [...]int{200, 400, 404, 405, 500, 503}
 
 // observe counts one request served with this variant.
 func (v *servedVariant) observe(m *metrics, code int, d time.Duration) {

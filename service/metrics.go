@@ -42,11 +42,22 @@ type metrics struct {
 	generation      prometheus.Gauge
 	loadedAt        prometheus.Gauge
 	lastReloadOK    prometheus.Gauge
+
+	// Live upgrades.
+	upgradeOK, upgradeFailed prometheus.Counter
 }
 
 // newMetrics builds the registry: the service's own instruments, store
 // gauges, and the Go and process collectors.
-func newMetrics(st *Store) *metrics {
+func newMetrics(s *Server) *metrics {
+	storeGauge := func(f func(*Store) float64) func() float64 {
+		return func() float64 {
+			if st := s.store.Load(); st != nil {
+				return f(st)
+			}
+			return 0
+		}
+	}
 	m := &metrics{reg: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "perf_serve_requests_total",
@@ -67,11 +78,11 @@ func newMetrics(st *Store) *metrics {
 	items := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "perf_serve_store_items",
 		Help: "Items in the store (ids 0..N-1).",
-	}, func() float64 { return float64(st.Count()) })
+	}, storeGauge(func(st *Store) float64 { return float64(st.Count()) }))
 	valueSize := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "perf_serve_store_value_size_bytes",
 		Help: "Size of each item's JSON document.",
-	}, func() float64 { return float64(st.ValueSize()) })
+	}, storeGauge(func(st *Store) float64 { return float64(st.ValueSize()) }))
 	m.variantRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "perf_serve_variant_requests_total",
 		Help: "Requests answered by the public listener, by flag, the variant of it the request was served with, and HTTP status code (perf serve --flags). A request counts once for each flag.",
@@ -103,6 +114,16 @@ func newMetrics(st *Store) *metrics {
 		Name: "perf_serve_flags_last_reload_successful",
 		Help: "1 if the flags file on disk is the configuration in force, 0 if the last attempt to load it failed.",
 	})
+	upgrades := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "perf_serve_upgrades_total",
+		Help: "Live upgrades this process tried, by result: success (a new process is serving and this one drains) or failure (the new process did not become ready; this one keeps serving).",
+	}, []string{"result"})
+	m.upgradeOK, m.upgradeFailed = upgrades.WithLabelValues("success"), upgrades.WithLabelValues("failure")
+	serveGen := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "perf_serve_generation",
+		Help: "Generation of this process: 1 at the first start, one more at each live upgrade.",
+	}, func() float64 { return float64(s.opts.Generation) })
+	m.reg.MustRegister(upgrades, serveGen)
 	m.reg.MustRegister(m.variantRequests, m.variantLatency, m.noUser, m.reloads, m.generation, m.loadedAt, m.lastReloadOK)
 	m.reg.MustRegister(m.requests, m.latency, inFlight, items, valueSize,
 		collectors.NewGoCollector(),
@@ -110,7 +131,7 @@ func newMetrics(st *Store) *metrics {
 	)
 	// The codes the server answers; pre-creating them also exposes them at
 	// zero from the start, so rate() works on the first scrape.
-	for _, code := range []int{200, 400, 404, 405, 413, 431, 500, 501, 505} {
+	for _, code := range []int{200, 400, 404, 405, 413, 431, 500, 501, 503, 505} {
 		m.byCode[code] = m.requests.WithLabelValues(strconv.Itoa(code))
 	}
 	return m

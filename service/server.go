@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Defaults for Options, chosen for a read service whose requests take well
@@ -33,6 +34,11 @@ const (
 // was served with, when the server has flags: "flag=variant" for every flag,
 // in key order, joined by ", ", e.g. "X-Variant: doc-view=compact, etag=off".
 const VariantHeader = "X-Variant"
+
+// GenerationHeader is the response header that names the generation of the
+// process that answered (Options.Generation), so a client can see both
+// generations serve during a live upgrade.
+const GenerationHeader = "X-Serve-Generation"
 
 // ItemsPath is the path prefix of item reads: GET ItemsPath + "{id}".
 const ItemsPath = "/v1/items/"
@@ -73,6 +79,20 @@ type Options struct {
 	// admin http.Server's bad requests); nil means the log package's
 	// standard logger.
 	ErrorLog *log.Logger
+	// Generation is the serving process's generation, counted from 1 at
+	// the first start and up by one at each live upgrade. Every response
+	// carries it (GenerationHeader), and the admin listener and Prometheus
+	// report it; 0 means 1.
+	Generation uint64
+	// ControlToken guards the admin endpoints that change traffic (POST
+	// /upgrade): a request must carry "Authorization: Bearer TOKEN", which
+	// is compared in constant time. Empty refuses them all (403); read-only
+	// ones never need it.
+	ControlToken string
+	// Upgrade, when set, is what POST /upgrade calls: it hands the
+	// listeners to a new process and returns once that process is ready, or
+	// says why it is not (the caller keeps serving).
+	Upgrade func() error
 	// UserHeader and UserCookie name where a request's user id is, for
 	// the flags' sticky buckets (see SetFlags): the header, else the
 	// cookie. Either may be empty.
@@ -95,6 +115,7 @@ func (o Options) withDefaults() Options {
 	def(&o.WriteTimeout, DefaultWriteTimeout)
 	def(&o.IdleTimeout, DefaultIdleTimeout)
 	def(&o.ShutdownGrace, DefaultShutdownGrace)
+	o.Generation = max(o.Generation, 1)
 	if o.MaxHeaderBytes <= 0 {
 		o.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
@@ -104,7 +125,9 @@ func (o Options) withDefaults() Options {
 // Server serves item reads from a Store on the public listener, and health,
 // readiness, metrics and pprof on the admin handler.
 type Server struct {
-	store   *Store
+	// store is the store reads go to; nil while there is none yet (being
+	// seeded), when reads answer 503.
+	store   atomic.Pointer[Store]
 	opts    Options
 	metrics *metrics
 	ready   atomic.Bool
@@ -113,10 +136,15 @@ type Server struct {
 	// date caches the Date header line of the current second.
 	date atomic.Pointer[dateLine]
 
+	// genLine is the GenerationHeader line every response carries.
+	genLine []byte
+
 	// flags is the flags configuration in force, nil without one; reload
 	// holds what the admin listener says about reloading it.
 	flags  atomic.Pointer[flagSet]
 	reload reloadState
+
+	upgrade upgradeState
 }
 
 // dateLine is the Date header line, CRLF included, of one second.
@@ -163,15 +191,27 @@ var (
 	bodyNoRoute     = canned(`{"error":"not found: items are at /v1/items/{id}"}`)
 	bodyMethod      = canned(`{"error":"method not allowed: use GET or HEAD"}`)
 	bodyStoreFailed = canned(`{"error":"store read failed"}`)
+	bodyNoStore     = canned(`{"error":"not ready: the store is being seeded"}`)
 )
 
-// New returns a Server reading st. It is not ready (/readyz answers 503)
+// New returns a Server reading st, or answering reads 503 until SetStore
+// when st is nil. It is not ready (/readyz answers 503)
 // until SetReady(true).
 func New(st *Store, opts Options) *Server {
-	s := &Server{store: st, opts: opts.withDefaults(), metrics: newMetrics(st)}
+	s := &Server{opts: opts.withDefaults()}
+	s.genLine = []byte(GenerationHeader + ": " + strconv.FormatUint(s.opts.Generation, 10) + "\r\n")
+	s.metrics = newMetrics(s)
+	if st != nil {
+		s.store.Store(st)
+	}
 	s.admin = s.adminMux()
 	return s
 }
+
+// SetStore makes reads go to st from now on. The store it replaces, if
+// any, is the caller's to close: bbolt's Close waits for the reads still in
+// it.
+func (s *Server) SetStore(st *Store) { s.store.Store(st) }
 
 // SetReady sets what /readyz reports: ready once the store is open and
 // seeded, not ready again while shutting down.
@@ -179,6 +219,21 @@ func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 
 // Ready reports what /readyz reports.
 func (s *Server) Ready() bool { return s.ready.Load() }
+
+// Answered returns how many requests the public listener has answered, by
+// every status code.
+func (s *Server) Answered() uint64 {
+	ch := make(chan prometheus.Metric, 16)
+	go func() { s.metrics.requests.Collect(ch); close(ch) }()
+	var n uint64
+	for m := range ch {
+		var pb dto.Metric
+		if m.Write(&pb) == nil {
+			n += uint64(pb.GetCounter().GetValue())
+		}
+	}
+	return n
+}
 
 // Registry returns the Prometheus registry /metrics exposes.
 func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
@@ -196,13 +251,16 @@ func (s *Server) adminMux() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if !s.ready.Load() {
+		if !s.ready.Load() || s.store.Load() == nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte("not ready: the store is being opened or seeded, or the server is shutting down\n"))
 			return
 		}
-		_, _ = fmt.Fprintf(w, "ready: %d items of %d bytes\n", s.store.Count(), s.store.ValueSize())
+		st := s.store.Load()
+		_, _ = fmt.Fprintf(w, "ready: %d items of %d bytes\n", st.Count(), st.ValueSize())
 	})
+	mux.HandleFunc("GET /upgrade", s.handleUpgradeStatus)
+	mux.HandleFunc("POST /upgrade", s.handleUpgrade)
 	mux.HandleFunc("GET /flags", s.handleFlags)
 	mux.HandleFunc("GET /flags/evaluate", s.handleEvaluate)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
@@ -256,7 +314,11 @@ func (s *Server) respond(dst, method, path, extra []byte, e effect) ([]byte, int
 	if !ok {
 		return appendCanned(dst, http.StatusBadRequest, bodyBadID, head, extra), http.StatusBadRequest
 	}
-	err := s.store.Read(id, func(doc []byte) error {
+	st := s.store.Load()
+	if st == nil {
+		return appendCanned(dst, http.StatusServiceUnavailable, bodyNoStore, head, extra), http.StatusServiceUnavailable
+	}
+	err := st.Read(id, func(doc []byte) error {
 		body, tail := doc, []byte(nil)
 		if e.compact {
 			body, tail = compactDocument(doc)

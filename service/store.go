@@ -37,6 +37,8 @@ var (
 	ErrFormat = errors.New("store has an unknown layout")
 	// ErrValueSize means a value size is out of range or cannot hold an item's document.
 	ErrValueSize = errors.New("value size out of range")
+	// ErrReadOnly means a store opened read-only was asked to change.
+	ErrReadOnly = errors.New("store is open read-only")
 	// ErrValueSizeMismatch means the store was seeded with another value size.
 	ErrValueSizeMismatch = errors.New("store was seeded with another value size")
 )
@@ -54,13 +56,19 @@ type StoreOptions struct {
 	// LockTimeout bounds the wait for a lock held by another process;
 	// zero means DefaultLockTimeout.
 	LockTimeout time.Duration
+	// ReadOnly opens an existing store for reading only, under a shared
+	// lock: any number of processes may hold it so at once (two
+	// generations of perf serve during a live upgrade), and none may
+	// write it meanwhile. Seed fails on such a store.
+	ReadOnly bool
 }
 
 // Store is the bbolt file of items. Reads are safe from many goroutines; Seed
 // is the only writer.
 type Store struct {
-	db   *bolt.DB
-	path string
+	db       *bolt.DB
+	path     string
+	readOnly bool
 
 	// count and valueSize mirror the meta bucket: items 0..count-1 are
 	// present and each document is valueSize bytes.
@@ -80,7 +88,8 @@ func Open(path string, opts StoreOptions) (*Store, error) {
 		timeout = DefaultLockTimeout
 	}
 	db, err := bolt.Open(path, 0o644, &bolt.Options{
-		Timeout: timeout,
+		Timeout:  timeout,
+		ReadOnly: opts.ReadOnly,
 		// Statistics cost a mutex on every read transaction, and nothing reads them.
 		NoStatistics: true,
 		FreelistType: bolt.FreelistMapType,
@@ -88,6 +97,9 @@ func Open(path string, opts StoreOptions) (*Store, error) {
 	if err != nil {
 		switch {
 		case errors.Is(err, berrors.ErrTimeout):
+			if opts.ReadOnly {
+				return nil, fmt.Errorf("open %s: %w after %v: another process is writing it (seeding, probably)", path, ErrLocked, timeout)
+			}
 			return nil, fmt.Errorf("open %s: %w after %v: another perf serve probably holds it", path, ErrLocked, timeout)
 		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
 			errors.Is(err, berrors.ErrVersionMismatch),
@@ -98,7 +110,7 @@ func Open(path string, opts StoreOptions) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path}
+	s := &Store{db: db, path: path, readOnly: opts.ReadOnly}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err
@@ -109,8 +121,15 @@ func Open(path string, opts StoreOptions) (*Store, error) {
 // init creates the buckets of a new store, or checks and loads the meta
 // bucket of an existing one.
 func (s *Store) init() error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	update := s.db.Update
+	if s.readOnly {
+		update = s.db.View
+	}
+	err := update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
+		if meta == nil && s.readOnly {
+			return fmt.Errorf("%w: it has no meta bucket (a store perf serve never seeded?)", ErrFormat)
+		}
 		if meta == nil {
 			if tx.Bucket(bucketItems) != nil {
 				return fmt.Errorf("%w: it has an items bucket but no meta bucket", ErrFormat)
@@ -265,6 +284,9 @@ func (s *Store) Seed(ctx context.Context, n uint64, valueSize int, progress func
 			progress(n, n)
 		}
 		return nil
+	}
+	if s.readOnly {
+		return fmt.Errorf("seed %s: %w: it holds %d items, %d asked", s.path, ErrReadOnly, have, n)
 	}
 	// Skip the fsync of each batch and sync once at the end: a crash
 	// mid-seed loses at most the batches since the last sync, and the meta

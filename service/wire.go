@@ -40,6 +40,16 @@ const (
 	// answer (see linger).
 	wireLinger      = 500 * time.Millisecond
 	wireLingerBytes = 256 << 10
+	// wireDrainSettle is how long a shutdown lets idle connections take a
+	// request already on its way (answered with Connection: close) before
+	// it closes them: far more than a request takes to arrive on a LAN.
+	wireDrainSettle = 100 * time.Millisecond
+	// wireNewIdle is how long a shutdown lets a new connection take to
+	// send its first request before it closes it, as net/http does.
+	wireNewIdle = 5 * time.Second
+	// wireDrainPoll is how often a shutdown looks for connections to
+	// close.
+	wireDrainPoll = 50 * time.Millisecond
 )
 
 // The JSON body of the answer to a refused request is errorOpen, the
@@ -60,18 +70,20 @@ type wire struct {
 	ln net.Listener
 
 	shutting atomic.Bool
+	accepted chan struct{} // closed when serve's accept loop has returned
 	mu       sync.Mutex
 	conns    map[*wireConn]struct{}
 	wg       sync.WaitGroup // one per connection goroutine
 }
 
 func newWire(s *Server, ln net.Listener) *wire {
-	return &wire{s: s, o: s.opts, ln: ln, conns: make(map[*wireConn]struct{})}
+	return &wire{s: s, o: s.opts, ln: ln, conns: make(map[*wireConn]struct{}), accepted: make(chan struct{})}
 }
 
 // serve accepts connections until the listener is closed. It returns nil
 // when shutdown closed it.
 func (w *wire) serve() error {
+	defer close(w.accepted)
 	var delay time.Duration
 	for {
 		nc, err := w.ln.Accept()
@@ -90,14 +102,12 @@ func (w *wire) serve() error {
 			continue
 		}
 		delay = 0
-		c := &wireConn{w: w, nc: nc}
-		c.state.Store(connActive)
+		// A connection accepted as the shutdown begins is served all the
+		// same: its client sent its request already, and closing it
+		// unanswered would reset it. Its answer says Connection: close.
+		c := &wireConn{w: w, nc: nc, since: time.Now()}
+		c.state.Store(connNew)
 		w.mu.Lock()
-		if w.shutting.Load() {
-			w.mu.Unlock()
-			nc.Close()
-			continue
-		}
 		w.conns[c] = struct{}{}
 		w.wg.Add(1)
 		w.mu.Unlock()
@@ -113,7 +123,8 @@ func (w *wire) logf(format string, args ...any) {
 	log.Printf(format, args...)
 }
 
-// shutdown stops accepting, wakes idle connections to close at once, and
+// shutdown stops accepting, wakes idle connections to close once
+// wireDrainSettle has passed, and
 // waits for the others to finish the request they are answering (which says
 // Connection: close) until ctx is done; then it closes them all and returns
 // ctx's error. Every connection closes the way linger does, so a client
@@ -122,16 +133,41 @@ func (w *wire) shutdown(ctx context.Context) error {
 	w.mu.Lock()
 	w.shutting.Store(true)
 	w.ln.Close()
-	for c := range w.conns {
-		c.closeIfIdle()
-	}
 	w.mu.Unlock()
+	// A request may be on its way on an idle connection: closing the
+	// connection now would lose it, and answering it says Connection:
+	// close from now on. So idle connections get the time a request takes
+	// to arrive before they are closed.
+	select {
+	case <-time.After(wireDrainSettle):
+	case <-ctx.Done():
+	}
+	// Every connection is tracked once the accept loop has returned.
+	select {
+	case <-w.accepted:
+	case <-ctx.Done():
+	}
 	done := make(chan struct{})
 	go func() { w.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
+	// Close idle connections now, and new ones as they age past
+	// wireNewIdle, as net/http's Shutdown does.
+	tick := time.NewTicker(wireDrainPoll)
+	defer tick.Stop()
+	for {
+		now := time.Now()
+		w.mu.Lock()
+		for c := range w.conns {
+			c.closeIfIdle(now)
+		}
+		w.mu.Unlock()
+		select {
+		case <-done:
+			return nil
+		case <-tick.C:
+			continue
+		case <-ctx.Done():
+		}
+		break
 	}
 	w.mu.Lock()
 	for c := range w.conns {
@@ -142,10 +178,12 @@ func (w *wire) shutdown(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// Connection states: idle between requests, active from a request's first
-// byte to its response's last, closed once shutdown has told it to close.
+// Connection states: new until its first request's first byte, idle
+// between requests, active from a request's first byte to its response's
+// last, closed once shutdown has told it to close.
 const (
-	connIdle int32 = iota
+	connNew int32 = iota
+	connIdle
 	connActive
 	connClosed
 )
@@ -154,6 +192,7 @@ const (
 type wireConn struct {
 	w     *wire
 	nc    net.Conn
+	since time.Time // accepted
 	state atomic.Int32
 	br    *bufio.Reader
 	rr    http1.RequestReader
@@ -172,12 +211,15 @@ type wireConn struct {
 	rd, wd http1.Deadline
 }
 
-// closeIfIdle tells an idle connection to close: it wakes its wait for the
-// next request, and the connection's goroutine closes it, lingering. A
-// request whose first bytes arrived meanwhile is still answered.
-func (c *wireConn) closeIfIdle() {
-	if c.state.CompareAndSwap(connIdle, connClosed) {
-		_ = c.nc.SetReadDeadline(time.Now())
+// closeIfIdle tells an idle connection, or a new one accepted more than
+// wireNewIdle before now, to close: it wakes its wait for the next request,
+// and the connection's goroutine closes it, lingering. A request whose first
+// bytes arrived meanwhile is still answered. A newer connection is left
+// alone: its client connected to send a request, which is on its way.
+func (c *wireConn) closeIfIdle(now time.Time) {
+	if c.state.CompareAndSwap(connIdle, connClosed) ||
+		(now.Sub(c.since) > wireNewIdle && c.state.CompareAndSwap(connNew, connClosed)) {
+		_ = c.nc.SetReadDeadline(now)
 	}
 }
 
@@ -326,7 +368,7 @@ var errWriteFailed = errors.New("write failed")
 // Connection when it says something, and X-Variant with the variants sel
 // when there are flags.
 func (c *wireConn) headers(now time.Time, closing, keepAlive bool, sel []*servedVariant) []byte {
-	c.extra = append(c.extra[:0], c.w.s.dateHeader(now)...)
+	c.extra = append(append(c.extra[:0], c.w.s.dateHeader(now)...), c.w.s.genLine...)
 	if len(sel) > 0 {
 		c.extra = append(c.extra, hdrVariant...)
 		for i, v := range sel {
@@ -428,11 +470,12 @@ func (c *wireConn) linger() {
 // after since. It reports false when the connection is to be closed: the
 // wait timed out or failed, or the server is shutting down.
 func (c *wireConn) waitIdle(since time.Time, it time.Duration) bool {
-	if !c.state.CompareAndSwap(connActive, connIdle) {
-		return false
-	}
-	if c.w.shutting.Load() {
-		return false
+	// A new connection waits for its first request even when the server
+	// is shutting down (see closeIfIdle); a kept one closes.
+	if c.state.Load() != connNew {
+		if !c.state.CompareAndSwap(connActive, connIdle) || c.w.shutting.Load() {
+			return false
+		}
 	}
 	want := since.Add(it)
 	// An earlier deadline, a request's still set, is fine: it ends the

@@ -9,12 +9,16 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/cloudflare/tableflip"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -43,6 +47,10 @@ type serveOptions struct {
 	MaxHeaderBytes    int
 	ShutdownGrace     time.Duration
 	LockTimeout       time.Duration
+
+	PIDFile          string
+	UpgradeTimeout   time.Duration
+	ControlTokenFile string
 
 	Flags      string
 	FlagsPoll  time.Duration
@@ -192,6 +200,9 @@ PERF_READ_TIMEOUT; a flag on the command line wins over the environment.`,
 	f.DurationVar(&opts.LockTimeout, "lock-timeout", service.DefaultLockTimeout, "how long to wait for a store another process holds")
 	f.IntVar(&opts.GCPercent, "gc-percent", 400, "garbage collector target (as GOGC); the live heap is small, so a higher target trades a few MB for less GC work per read (default used only when GOGC is unset)")
 	f.BoolVar(&opts.Warm, "warm", true, "read the whole store once before reporting ready, so the first requests do not pay page faults")
+	f.StringVar(&opts.PIDFile, "pid-file", "", "file that always holds the PID of the generation that serves (written once it is ready; for systemd's PIDFile=)")
+	f.DurationVar(&opts.UpgradeTimeout, "upgrade-timeout", time.Minute, "how long a live upgrade waits for the new generation to be ready before it gives up and keeps serving")
+	f.StringVar(&opts.ControlTokenFile, "control-token-file", "", "file whose first line is the token the admin listener's control endpoints (POST /upgrade) require; PERF_CONTROL_TOKEN also sets it")
 	f.StringVar(&opts.Flags, "flags", "", "flagd flag-definition file (JSON) of feature toggles and A/B experiments, reloaded when it changes (see above)")
 	f.DurationVar(&opts.FlagsPoll, "flags-poll", 0, "read the --flags file every DURATION instead of watching its directory (for file systems without inotify); 0: watch, polling every 2s only if watching fails")
 	f.StringVar(&opts.UserHeader, "user-header", "", "request header holding the user id that --flags buckets users by, e.g. X-User-Id")
@@ -270,6 +281,7 @@ func (o *serveOptions) validate() error {
 		{"--idle-timeout", o.IdleTimeout},
 		{"--shutdown-grace", o.ShutdownGrace},
 		{"--lock-timeout", o.LockTimeout},
+		{"--upgrade-timeout", o.UpgradeTimeout},
 	} {
 		if d.v <= 0 {
 			return fmt.Errorf("%s %v: want a positive duration such as 5s", d.name, d.v)
@@ -302,14 +314,25 @@ func (o *serveOptions) validate() error {
 	return nil
 }
 
-// runServe binds both listeners, opens and seeds the store, and serves until
-// ctx is done (SIGINT or SIGTERM), then drains in-flight requests.
+// serveGenerationEnv passes a process's generation to the process a live
+// upgrade starts.
+const serveGenerationEnv = "PERF_SERVE_GENERATION"
+
+// runServe binds both listeners (or takes them over from the generation it
+// replaces), opens and seeds the store, and serves until ctx is done
+// (SIGINT or SIGTERM) or a live upgrade has handed the listeners to a new
+// generation; then it drains in-flight requests.
 func runServe(ctx context.Context, opts *serveOptions) error {
 	stderr := opts.Stderr
 	if stderr == nil {
 		stderr = io.Discard
 	}
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }
+	// SIGHUP asks for a live upgrade. Caught from the start: its default
+	// would kill a process still starting.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 
 	// A bad flags file fails before anything is bound or opened.
 	var flagCfg *flags.Config
@@ -319,27 +342,35 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 			return usageErr(fmt.Errorf("--flags: %w", err))
 		}
 	}
+	gen, err := serveGeneration()
+	if err != nil {
+		return usageErr(err)
+	}
+	token, err := controlToken(opts)
+	if err != nil {
+		return usageErr(err)
+	}
 	if err := checkDataDir(opts.Data); err != nil {
 		return err
 	}
+	// The upgrader holds the listeners: a generation started by a live
+	// upgrade takes them over from the one before, so no connection is
+	// refused in between.
+	upg, err := tableflip.New(tableflip.Options{PIDFile: opts.PIDFile, UpgradeTimeout: opts.UpgradeTimeout})
+	if err != nil {
+		return fmt.Errorf("set up live upgrades: %w", err)
+	}
+	defer upg.Stop()
 	// Bind before the store is seeded, so a port conflict fails fast.
-	publicLn, err := net.Listen("tcp", opts.Addr)
+	publicLn, err := upgListen(upg, "public", opts.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (--addr): %w", opts.Addr, err)
 	}
-	adminLn, err := net.Listen("tcp", opts.AdminAddr)
+	adminLn, err := upgListen(upg, "admin", opts.AdminAddr)
 	if err != nil {
 		publicLn.Close()
 		return fmt.Errorf("listen on %s (--admin-addr): %w", opts.AdminAddr, err)
 	}
-	path := filepath.Join(opts.Data, service.StoreFile)
-	st, err := service.Open(path, service.StoreOptions{LockTimeout: opts.LockTimeout})
-	if err != nil {
-		publicLn.Close()
-		adminLn.Close()
-		return err
-	}
-	defer st.Close()
 
 	if opts.gcPercentSet || os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(opts.GCPercent)
@@ -347,17 +378,45 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	runtime.SetMutexProfileFraction(opts.MutexProfileFraction)
 	runtime.SetBlockProfileRate(opts.BlockProfileRate)
 
-	srv := service.New(st, service.Options{
+	srv := service.New(nil, service.Options{
 		ReadHeaderTimeout: opts.ReadHeaderTimeout,
 		ReadTimeout:       opts.ReadTimeout,
 		WriteTimeout:      opts.WriteTimeout,
 		IdleTimeout:       opts.IdleTimeout,
 		MaxHeaderBytes:    opts.MaxHeaderBytes,
 		ShutdownGrace:     opts.ShutdownGrace,
-		UserHeader:        opts.UserHeader,
-		UserCookie:        opts.UserCookie,
-		ErrorLog:          log.New(stderr, "http: ", 0),
-		AdminHandlers:     map[string]http.Handler{hostmetrics.Path: hostmetrics.Handler()},
+		Generation:        gen,
+		ControlToken:      token,
+		Upgrade: func() error {
+			// A generation upgraded to moments ago may still have its
+			// predecessor draining; tableflip refuses to start another
+			// until that one has exited, so wait for it (it exits within
+			// the shutdown grace).
+			wctx, cancel := context.WithTimeout(ctx, opts.ShutdownGrace+5*time.Second)
+			err := upg.WaitForParent(wctx)
+			cancel()
+			if err != nil && wctx.Err() != nil {
+				return fmt.Errorf("generation %d, which this one replaced, has not exited: %w", gen-1, err)
+			}
+			// The new process is this binary as it is on disk now, with
+			// the same arguments; it learns its generation from here.
+			if err := os.Setenv(serveGenerationEnv, strconv.FormatUint(gen+1, 10)); err != nil {
+				return err
+			}
+			for tries := 0; ; tries++ {
+				err := upg.Upgrade()
+				// tableflip learns that the predecessor exited a moment
+				// after WaitForParent does: ask again for up to a second.
+				if err == nil || err.Error() != "parent hasn't exited" || tries == 100 {
+					return err
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		},
+		UserHeader:    opts.UserHeader,
+		UserCookie:    opts.UserCookie,
+		ErrorLog:      log.New(stderr, "http: ", 0),
+		AdminHandlers: map[string]http.Handler{hostmetrics.Path: hostmetrics.Handler()},
 	})
 	if flagCfg != nil {
 		if err := srv.SetFlags(flagCfg, opts.Flags); err != nil {
@@ -369,9 +428,31 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan error, 1)
-	go func() { done <- srv.Run(runCtx, publicLn, adminLn) }()
+	served := false
+	serve := func() {
+		served = true
+		go func() { done <- srv.Run(runCtx, publicLn, adminLn) }()
+	}
+	// halt stops serving, or closes the listeners if serving never began.
+	halt := func() error {
+		if !served {
+			publicLn.Close()
+			adminLn.Close()
+			return nil
+		}
+		stop()
+		return <-done
+	}
+	// The first generation serves from the start: /readyz says 503 while
+	// the store is seeded. A generation started by a live upgrade accepts
+	// nothing until it is ready; the one before serves until then.
+	upgraded := upg.HasParent()
+	if !upgraded {
+		serve()
+	}
 	logf("listening on http://%s", publicLn.Addr())
 	logf("admin listening on http://%s", adminLn.Addr())
+	logf("generation %d, pid %d", gen, os.Getpid())
 	logTuning(opts.TuningRoot, logf)
 	if flagCfg != nil {
 		logf("flags: %s: %d flags, sha256 %.12s, users by %s", opts.Flags, len(flagCfg.Flags()), flagCfg.Hash(), userSource(opts))
@@ -383,45 +464,169 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		defer func() { stop(); <-watched }()
 	}
 
-	if err := seed(ctx, st, opts, logf); err != nil {
-		stop()
-		runErr := <-done
+	st, err := openServingStore(ctx, opts, logf)
+	if err != nil {
+		runErr := halt()
 		if ctx.Err() != nil {
 			// Interrupted by a signal: a clean stop, and the next start resumes.
-			logf("stopped while seeding; %d of %d items are stored and the next start adds the rest", st.Count(), opts.Seed)
+			logf("stopped while seeding; the next start adds the missing items")
 			return runErr
 		}
 		return err
 	}
+	defer st.Close() // after Run has returned: deferred calls run last first
+	srv.SetStore(st)
 	if opts.Warm {
 		start := time.Now()
 		n, err := st.Warm(ctx)
 		if err != nil && ctx.Err() == nil {
-			stop()
-			<-done
+			halt()
 			return err
 		}
 		if n > 0 {
 			logf("warmed the store: read %d MB in %v", n>>20, time.Since(start).Round(time.Millisecond))
 		}
 	}
+	if !served {
+		serve()
+	}
 	if ctx.Err() == nil {
 		srv.SetReady(true)
-		logf("ready: store %s holds %d items of %d bytes", path, st.Count(), st.ValueSize())
+		// Tells the generation before, if any, to drain and exit, and
+		// writes the PID file.
+		if err := upg.Ready(); err != nil {
+			logf("live upgrade: %v", err)
+		}
+		logf("ready: store %s holds %d items of %d bytes (generation %d, pid %d)", st.Path(), st.Count(), st.ValueSize(), gen, os.Getpid())
 	}
 
-	select {
-	case err := <-done:
-		// A listener failed on its own.
-		return err
-	case <-ctx.Done():
+	why := "signal"
+wait:
+	for {
+		select {
+		case err := <-done:
+			// A listener failed on its own.
+			return err
+		case <-ctx.Done():
+			break wait
+		case <-upg.Exit():
+			why = "upgrade"
+			break wait
+		case <-hup:
+			go func() {
+				logf("upgrade: starting generation %d", gen+1)
+				if err := srv.Upgrade(); err != nil {
+					logf("upgrade failed: %v; generation %d keeps serving", err, gen)
+					return
+				}
+				logf("upgrade: generation %d is ready; generation %d drains", gen+1, gen)
+			}()
+		}
 	}
-	logf("shutting down: draining in-flight requests (up to %v)", opts.ShutdownGrace)
+	if why == "upgrade" {
+		logf("shutting down generation %d: generation %d serves; draining in-flight requests (up to %v)", gen, gen+1, opts.ShutdownGrace)
+	} else {
+		logf("shutting down: draining in-flight requests (up to %v)", opts.ShutdownGrace)
+		removePIDFile(opts.PIDFile, logf)
+	}
+	stop()
 	if err := <-done; err != nil {
 		return err
 	}
-	logf("stopped")
+	logf("stopped: generation %d answered %d requests", gen, srv.Answered())
 	return nil
+}
+
+// upgListen returns the listener of a role, public or admin, that the
+// generation before handed over, or a new one on addr. The role is in the
+// key the generations agree on: with --addr and --admin-addr both
+// 127.0.0.1:0, the address alone would not tell the two apart.
+func upgListen(upg *tableflip.Upgrader, role, addr string) (net.Listener, error) {
+	return upg.ListenWithCallback("tcp", role+" "+addr, func(network, _ string) (net.Listener, error) {
+		return net.Listen(network, addr)
+	})
+}
+
+// serveGeneration returns this process's generation: 1, or what the
+// generation that started it by a live upgrade said.
+func serveGeneration() (uint64, error) {
+	v := os.Getenv(serveGenerationEnv)
+	if v == "" {
+		return 1, nil
+	}
+	gen, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || gen == 0 {
+		return 0, fmt.Errorf("environment %s=%q: want a generation number from 1", serveGenerationEnv, v)
+	}
+	return gen, nil
+}
+
+// controlToken reads the token that guards the admin listener's control
+// endpoints: PERF_CONTROL_TOKEN, or the first line of --control-token-file.
+func controlToken(o *serveOptions) (string, error) {
+	if o.ControlTokenFile == "" {
+		return os.Getenv("PERF_CONTROL_TOKEN"), nil
+	}
+	b, err := os.ReadFile(o.ControlTokenFile)
+	if err != nil {
+		return "", fmt.Errorf("--control-token-file: %w", err)
+	}
+	tok, _, _ := strings.Cut(string(b), "\n")
+	if tok = strings.TrimSpace(tok); tok == "" {
+		return "", fmt.Errorf("--control-token-file %s: the file is empty: want the token on its first line", o.ControlTokenFile)
+	}
+	return tok, nil
+}
+
+// removePIDFile removes the PID file on a final stop, if it still names this
+// process: after an upgrade it names the new generation.
+func removePIDFile(path string, logf func(string, ...any)) {
+	if path == "" {
+		return
+	}
+	b, err := os.ReadFile(path)
+	if err != nil || strings.TrimSpace(string(b)) != strconv.Itoa(os.Getpid()) {
+		return
+	}
+	if err := os.Remove(path); err != nil {
+		logf("remove PID file: %v", err)
+	}
+}
+
+// openServingStore returns the store in --data opened read-only, which
+// another generation may hold at the same time, seeding it first when it
+// lacks items (opened for writing, which waits for no other process to hold
+// it, for --lock-timeout).
+func openServingStore(ctx context.Context, opts *serveOptions, logf func(string, ...any)) (*service.Store, error) {
+	path := filepath.Join(opts.Data, service.StoreFile)
+	ro := service.StoreOptions{LockTimeout: opts.LockTimeout, ReadOnly: true}
+	if _, err := os.Stat(path); err == nil {
+		st, err := service.Open(path, ro)
+		if err != nil {
+			return nil, err
+		}
+		if uint64(opts.Seed) <= st.Count() {
+			// Enough items; a value size other than asked is an error.
+			if err := seed(ctx, st, opts, logf); err != nil {
+				st.Close()
+				return nil, err
+			}
+			return st, nil
+		}
+		st.Close()
+	}
+	rw, err := service.Open(path, service.StoreOptions{LockTimeout: opts.LockTimeout})
+	if err != nil {
+		return nil, err
+	}
+	err = seed(ctx, rw, opts, logf)
+	if cerr := rw.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return service.Open(path, ro)
 }
 
 // userSource says where perf serve finds a request's user id.

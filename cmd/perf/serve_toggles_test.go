@@ -57,10 +57,6 @@ func TestServeFlagsReloadUnderLoad(t *testing.T) {
 	p.waitReady()
 
 	out := t.TempDir()
-	type result struct {
-		code           int
-		stdout, stderr string
-	}
 	done := make(chan result, 1)
 	go func() {
 		code, stdout, stderr := perf(t, "attack",
