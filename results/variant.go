@@ -261,3 +261,26 @@ func mergeVariants(t *Tally, srcs []*mergeSource) {
 		}
 	}
 }
+
+// VariantRuns returns variant name of each of runs as a run of its own (see
+// Variant.Run), for comparing two variants as two runs are compared. A run
+// without the variant, or in which it got no response, is an error naming
+// the run (by labels[i], or its name) and the variants it has.
+func VariantRuns(runs []*Run, labels []string, name string) ([]*Run, error) {
+	out := make([]*Run, 0, len(runs))
+	for i, r := range runs {
+		label := r.Name
+		if i < len(labels) {
+			label = labels[i]
+		}
+		if len(r.Variants) == 0 {
+			return nil, fmt.Errorf("run %s: no variants (expected a run of perf attack --split-by HEADER)", label)
+		}
+		v := r.Variant(name)
+		if v == nil || v.Responses == 0 {
+			return nil, fmt.Errorf("run %s: variant %q got no response (expected one of: %s)", label, name, strings.Join(r.VariantNames(), ", "))
+		}
+		out = append(out, v.Run(r))
+	}
+	return out, nil
+}
