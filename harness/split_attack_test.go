@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
 	"net/http"
 	"strings"
@@ -99,5 +100,55 @@ func TestAttackSplitsByVariant(t *testing.T) {
 	}
 	if len(out.Variants) != 3 || sum != out.Requests {
 		t.Errorf("variants %v hold %d responses, want the run's %d in A, B and (none)", out.Variants, sum, out.Requests)
+	}
+}
+
+// TestRunVariantsOverflow runs an attack whose every user is a variant of
+// its own, far more than MaxVariants: the first MaxVariants keep their
+// names, every further response counts under (other), none is lost, and
+// run.json warns; variant SLOs are judged, one on a variant that never
+// answered failing.
+func TestRunVariantsOverflow(t *testing.T) {
+	srv := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Variant", "user-"+r.Header.Get("X-User-Id"))
+	}))
+	targets, err := NewURLTargets(srv.URL+"/", mustKeys(t, "uniform:100000"), RequestOptions{
+		Method: "GET", KeepAlive: true, Header: http.Header{"X-User-Id": {"{key}"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	split, _ := ParseSplit("X-Variant")
+	slos, err := results.ParseSLOs([]string{"p99[(other)]<=1h", "p99[user-none]<=1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, _, err := Run(context.Background(), RunOptions{
+		Options: Options{Targets: targets, Rate: Rate{Freq: 300, Per: time.Second}, Duration: time.Second, Split: split},
+		Name:    "many", OutDir: t.TempDir(), SLOs: slos,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.SplitBy != "X-Variant" || len(run.Variants) != MaxVariants+1 || run.Variants[MaxVariants].Name != results.VariantOther {
+		t.Fatalf("split %q, %d variants, last %q; want %d named and (other)", run.SplitBy, len(run.Variants), run.Variants[len(run.Variants)-1].Name, MaxVariants)
+	}
+	var sum int64
+	for _, v := range run.Variants {
+		sum += v.Responses
+	}
+	other := run.Variant(results.VariantOther).Responses
+	if sum != run.Responses() || other < run.Responses()-MaxVariants {
+		t.Errorf("variants hold %d responses, (other) %d; want the run's %d, all but at most %d in (other)", sum, other, run.Responses(), MaxVariants)
+	}
+	warned := false
+	for _, w := range run.Warnings {
+		warned = warned || strings.Contains(w, "more than 64 distinct variants") && strings.Contains(w, fmt.Sprintf("the %d responses", other))
+	}
+	if !warned {
+		t.Errorf("warnings %q do not say that variants overflowed into (other)", run.Warnings)
+	}
+	if len(run.SLO) != 2 || !run.SLO[0].OK || run.SLO[1].OK {
+		t.Errorf("verdicts %+v; want (other)'s to pass, user-none's (no response) to fail", run.SLO)
 	}
 }
