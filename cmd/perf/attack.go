@@ -199,7 +199,7 @@ func (o *attackOptions) addCommonFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.targets, "targets", "", "vegeta targets file ('-' for stdin)")
 	f.StringVar(&o.format, "format", "http", "targets file format: http or json (vegeta's)")
 	f.StringVar(&o.method, "method", http.MethodGet, "request method with --url")
-	f.StringArrayVarP(&o.headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
+	f.StringArrayVarP(&o.headers, "header", "H", nil, "request header 'Name: value' (repeatable); a {key} in the value is the URL's key of the request (needs --keys)")
 	f.StringVar(&o.body, "body", "", "file whose content is the request body")
 	f.BoolVar(&o.insecure, "insecure", false, "skip TLS certificate verification")
 	f.DurationVar(&o.timeout, "timeout", harness.DefaultTimeout, "request timeout")
