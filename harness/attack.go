@@ -1010,14 +1010,14 @@ func (a *attack) connect(conns []*conn, ep int) error {
 }
 
 // send does one request on the worker's connection to the request's
-// endpoint, dialing when there is none. variant is the response's variant
-// id when the attack splits (see variants), -1 otherwise. A kept-alive connection may have
+// endpoint, dialing when there is none. A kept-alive connection may have
 // been closed by the server while idle; the request is then sent once more
 // on a new connection, as net/http does, but only when that cannot send it
 // twice or hide a failure: nothing of the request was written, or it is
 // replayable (see meta) and not one byte of a response arrived. A response
 // cut short is never retried. retried reports a second send, which the
-// outcome counts.
+// outcome counts. variant is the response's variant id when the attack
+// splits (see variants), -1 without the header or without a response.
 func (a *attack) send(conns []*conn, m meta, req []byte, now time.Time) (code, variant int, retried bool, err error) {
 	for attempt := 0; ; attempt++ {
 		reused := conns[m.ep] != nil
