@@ -120,6 +120,11 @@ type Options struct {
 	OnMeasureStart func()
 	// GiveUp lists the bounds on which the attack ends early (see Limit).
 	GiveUp []Limit
+	// Split, when set, names the response header whose value is each
+	// response's variant: the outcome then holds each variant's histograms
+	// and counts (Tally.Variants), and every interval its variants'
+	// histograms.
+	Split *Split
 }
 
 // Limit is a bound an attack may give up on. Once more than Allowed
@@ -229,10 +234,13 @@ func Attack(ctx context.Context, o Options) (*Outcome, error) {
 		sched:  full.schedule(o.Shard),
 		grid:   newGrid(o.Interval, o.Warmup, o.Plan),
 		end:    o.Warmup + o.Duration,
-		rec:    newRecorder(),
+		rec:    newRecorder(o.Split != nil),
 		conns:  map[*conn]struct{}{},
 		limits: o.GiveUp,
 		over:   make([]atomic.Int64, len(o.GiveUp)),
+	}
+	if o.Split != nil {
+		a.variants = newVariants(o.Split)
 	}
 	a.cutoff.Store(int64(a.end))
 	a.precise = o.peakRate() <= preciseSleepRate
@@ -387,7 +395,10 @@ type attack struct {
 	workers atomic.Int64
 	wg      sync.WaitGroup
 	rec     *recorder
-	precise bool // sleep on a timerfd; see sleepUntil
+	// variants interns the variants' names when the attack splits by a
+	// response header; nil otherwise.
+	variants *variants
+	precise  bool // sleep on a timerfd; see sleepUntil
 	// allBusy and exhausted are the outcome's; waits and cpu the
 	// generator's own health. Only the supervisor touches them.
 	allBusy, exhausted             time.Duration
@@ -634,6 +645,11 @@ func (a *attack) closeInterval(out *Outcome, k int, from, to time.Duration, inte
 		Failures:  s.failures(),
 		Errors:    s.errors,
 	}
+	for id, v := range s.variants {
+		if v != nil && v.responses > 0 {
+			iv.Variants = append(iv.Variants, results.VariantHistograms{Name: a.variants.name(id), Corrected: v.corrected, Service: v.service})
+		}
+	}
 	// Each step below takes tens to hundreds of microseconds; on a one-core
 	// generator nothing is sent meanwhile, so yield between them.
 	runtime.Gosched()
@@ -660,10 +676,24 @@ func (a *attack) closeInterval(out *Outcome, k int, from, to time.Duration, inte
 
 // addInterval adds a measured interval to t: the interval holds its
 // histograms and the counts of sent, unsent and failed hits (every hit done
-// was due in it: s.done <= intended); status codes, error kinds and retries
-// are the slot's.
+// was due in it: s.done <= intended); status codes, error kinds, retries
+// and the variants' counts are the slot's.
 func addInterval(t *results.Tally, iv results.Interval, s *slot) {
 	t.AddInterval(iv)
+	// iv.Variants are the slot's variants with responses, in id order.
+	j := 0
+	for _, vs := range s.variants {
+		if vs == nil || vs.responses == 0 {
+			continue
+		}
+		vt := t.Variant(iv.Variants[j].Name)
+		j++
+		vt.Responses += vs.responses
+		vt.Errors += vs.errors
+		for code, n := range vs.codes {
+			vt.StatusCodes[statusKey(code)] += n
+		}
+	}
 	t.Retries += s.retries
 	for code, n := range s.codes {
 		if n > 0 {
@@ -921,7 +951,7 @@ func (a *attack) worker(ready *sync.WaitGroup) {
 			a.sentMeasured.Add(1)
 		}
 		a.inFlight.Add(1)
-		code, retried, err := a.send(conns, m, req, sent)
+		code, variant, retried, err := a.send(conns, m, req, sent)
 		a.inFlight.Add(-1)
 		a.finished.Add(1)
 		done := time.Now()
@@ -931,7 +961,7 @@ func (a *attack) worker(ready *sync.WaitGroup) {
 		if counted {
 			a.countLimits(done.Sub(sent), err != nil || code < 200 || code >= 400)
 		}
-		a.rec.record(a.grid.index(due), intended, sent, done, code, retried, err)
+		a.rec.record(a.grid.index(due), intended, sent, done, code, variant, retried, err)
 	}
 }
 
@@ -971,6 +1001,9 @@ func (a *attack) connect(conns []*conn, ep int) error {
 	if err != nil {
 		return err
 	}
+	if a.variants != nil {
+		c.rr.Capture(a.opts.Split.header, a.variants.classify)
+	}
 	conns[ep] = c
 	a.track(c, true)
 	return nil
@@ -983,18 +1016,19 @@ func (a *attack) connect(conns []*conn, ep int) error {
 // twice or hide a failure: nothing of the request was written, or it is
 // replayable (see meta) and not one byte of a response arrived. A response
 // cut short is never retried. retried reports a second send, which the
-// outcome counts.
-func (a *attack) send(conns []*conn, m meta, req []byte, now time.Time) (code int, retried bool, err error) {
+// outcome counts. variant is the response's variant id when the attack
+// splits (see variants), -1 without the header or without a response.
+func (a *attack) send(conns []*conn, m meta, req []byte, now time.Time) (code, variant int, retried bool, err error) {
 	for attempt := 0; ; attempt++ {
 		reused := conns[m.ep] != nil
 		if !reused {
 			if err := a.connect(conns, m.ep); err != nil {
-				return 0, attempt > 0, err
+				return 0, -1, attempt > 0, err
 			}
 		}
 		c := conns[m.ep]
 		if err := c.setDeadline(now, a.opts.Timeout); err != nil {
-			return 0, attempt > 0, err
+			return 0, -1, attempt > 0, err
 		}
 		resp, err := c.roundTrip(req, m.head)
 		if err != nil || resp.close || !a.opts.Targets.keepAlive {
@@ -1006,7 +1040,7 @@ func (a *attack) send(conns []*conn, m meta, req []byte, now time.Time) (code in
 			now = time.Now()
 			continue
 		}
-		return resp.code, attempt > 0, err
+		return resp.code, resp.variant, attempt > 0, err
 	}
 }
 

@@ -120,6 +120,9 @@ func (c *conn) setDeadline(now time.Time, timeout time.Duration) error {
 type response struct {
 	code  int
 	close bool // the server will close the connection
+	// variant is the id of the response's variant when the attack splits
+	// responses (see variants), -1 without the header.
+	variant int
 }
 
 // roundTrip writes req and reads one response. head says the request was a
@@ -144,5 +147,5 @@ func (c *conn) readResponse(head bool) (response, error) {
 	if err != nil && !malformed(err) {
 		err = &wireError{stage: st, err: err}
 	}
-	return response{code: r.Code, close: r.Close}, err
+	return response{code: r.Code, close: r.Close, variant: r.Class}, err
 }

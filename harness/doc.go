@@ -51,7 +51,16 @@
 // the generator or the target limited a run is Health.GeneratorBound's to
 // say, and perf attack search (package harness/search) stops on the former.
 //
-// Recording takes one uncontended mutex and three histogram increments; the
+// An attack may split its responses by a response header (Options.Split,
+// perf attack --split-by): the client classifies the header's value in
+// place as it parses the response, an interning table (lock-free once a
+// value is known, at most MaxVariants) gives each variant an id, and the
+// recorder adds a response to its variant's histograms too. A request
+// without a response has no variant. A {key} in a request header takes the
+// URL's key (Targets), so the key space drives the users of an experiment.
+//
+// Recording takes one uncontended mutex and three histogram increments (two
+// more for a variant); the
 // supervisor hands each interval, once complete, to the caller (to stream
 // latency.hlog and timeline.csv) and reuses its histograms, so memory stays
 // flat however long the run.

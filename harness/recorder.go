@@ -71,6 +71,31 @@ type slot struct {
 	kinds map[string]int64
 	// messages holds the first message of each kind seen in the interval.
 	messages map[string]string
+	// variants holds the responses of each variant (by id, see variants)
+	// when the attack splits them; an entry stays allocated across reuse.
+	variants []*variantSlot
+}
+
+// variantSlot is what a slot holds of one variant's responses.
+type variantSlot struct {
+	corrected, service *hdrhistogram.Histogram
+	responses, errors  int64
+	// codes counts the responses by status; an existing key is counted
+	// without allocating.
+	codes map[int]int64
+}
+
+// variant returns the slot's record of variant id, adding it when new.
+func (s *slot) variant(id int) *variantSlot {
+	for len(s.variants) <= id {
+		s.variants = append(s.variants, nil)
+	}
+	v := s.variants[id]
+	if v == nil {
+		v = &variantSlot{corrected: results.NewHistogram(), service: results.NewHistogram(), codes: map[int]int64{}}
+		s.variants[id] = v
+	}
+	return v
 }
 
 func newSlot() *slot {
@@ -91,6 +116,14 @@ func (s *slot) reset() {
 	s.codes = [maxStatus]int64{}
 	clear(s.kinds)
 	clear(s.messages)
+	for _, v := range s.variants {
+		if v != nil && v.responses > 0 {
+			v.corrected.Reset()
+			v.service.Reset()
+			v.responses, v.errors = 0, 0
+			clear(v.codes)
+		}
+	}
 }
 
 // recorder takes every result from the workers into the slot of the
@@ -106,9 +139,12 @@ type recorder struct {
 	first int     // the interval of open[0]
 	open  []*slot // the open intervals, first onwards
 	free  []*slot
+	// split says the responses are split by variant: each response is
+	// also recorded under its variant (see record).
+	split bool
 }
 
-func newRecorder() *recorder { return &recorder{} }
+func newRecorder(split bool) *recorder { return &recorder{split: split} }
 
 // slotLocked returns the slot of interval k, opening it (and any before it)
 // when new. r.mu must be held.
@@ -131,7 +167,10 @@ func (r *recorder) slotLocked(k int) *slot {
 // record adds the result of one hit of interval k: intended and sent are
 // its intended and actual send times, done when its response (or failure)
 // ended. A request that failed has no latency: only its send lag is kept.
-func (r *recorder) record(k int, intended, sent, done time.Time, code int, retried bool, err error) {
+// When the recorder splits, a response is recorded under its variant too
+// (a negative variant, a response without the header, under (none)); a
+// failure has no variant.
+func (r *recorder) record(k int, intended, sent, done time.Time, code, variant int, retried bool, err error) {
 	if err == nil && (code <= 0 || code >= maxStatus) {
 		err = http1.ErrMalformedStatus
 	}
@@ -153,8 +192,19 @@ func (r *recorder) record(k int, intended, sent, done time.Time, code int, retri
 		results.Record(s.corrected, done.Sub(intended))
 		results.Record(s.service, done.Sub(sent))
 		s.codes[code]++
-		if code < 200 || code >= 400 {
+		bad := code < 200 || code >= 400
+		if bad {
 			s.errors++
+		}
+		if r.split {
+			v := s.variant(max(variant, variantNone))
+			results.Record(v.corrected, done.Sub(intended))
+			results.Record(v.service, done.Sub(sent))
+			v.responses++
+			v.codes[code]++
+			if bad {
+				v.errors++
+			}
 		}
 	}
 	r.mu.Unlock()

@@ -246,6 +246,14 @@ func newRun(o RunOptions, out *Outcome) *results.Run {
 			run.Generator.LimitedBy, run.Generator.LimitedWhy = results.LimitedByGenerator, why
 		}
 	}
+	if o.Split != nil {
+		run.SplitBy = o.Split.String()
+		if v := run.Variant(results.VariantOther); v != nil {
+			run.Warnings = append(run.Warnings, fmt.Sprintf(
+				"%s named more than %d distinct variants: the %d responses of the variants beyond the first %d are counted under %s",
+				run.SplitBy, MaxVariants, v.Responses, MaxVariants, results.VariantOther))
+		}
+	}
 	run.SLO = results.EvaluateSLOs(o.SLOs, run)
 	if out.GaveUp != "" {
 		run.EndedEarly = fmt.Sprintf("after %.1fs of the planned %s: %s", run.DurationS, o.duration(), out.GaveUp)

@@ -104,12 +104,20 @@ type RequestOptions struct {
 }
 
 // NewURLTargets returns targets that send every request to rawURL, with each
-// {key} replaced by a key drawn from keys (which may be nil when rawURL has
-// no placeholder).
+// {key} in it and in the values of o.Header replaced by the key drawn from
+// keys for the request (the same key in every place), so that one key
+// space drives both the items read and the users reading them
+// (-H 'X-User-Id: {key}'). keys may be nil when there is no placeholder.
 func NewURLTargets(rawURL string, keys *KeySpace, o RequestOptions) (*Targets, error) {
 	n := strings.Count(rawURL, KeyPlaceholder)
 	if n > 0 && keys == nil {
 		return nil, fmt.Errorf("url %q has %s but no key space was given (--keys uniform:N)", rawURL, KeyPlaceholder)
+	}
+	if name, value, ok := keyHeader(o.Header); ok {
+		if keys == nil {
+			return nil, fmt.Errorf("header %q has %s but no key space was given (--keys uniform:N)", name+": "+value, KeyPlaceholder)
+		}
+		n++
 	}
 	u, err := parseURL(rawURL, strings.ReplaceAll(rawURL, KeyPlaceholder, "0"))
 	if err != nil {
@@ -136,7 +144,12 @@ func NewURLTargets(rawURL string, keys *KeySpace, o RequestOptions) (*Targets, e
 		t.list = []encoded{{meta: t.tmpl, raw: whole}}
 		return t, nil
 	}
-	t.parts = bytes.Split(whole, []byte(KeyPlaceholder))
+	// Only the head is split: a {key} in the body is the body's own text
+	// (its length is fixed).
+	head := bytes.Index(whole, []byte("\r\n\r\n")) + 4
+	t.parts = bytes.Split(whole[:head], []byte(KeyPlaceholder))
+	last := len(t.parts) - 1
+	t.parts[last] = append(t.parts[last][:len(t.parts[last]):len(t.parts[last])], whole[head:]...)
 	if keys != nil {
 		t.desc = rawURL + " keys " + keys.String()
 	}
@@ -148,6 +161,9 @@ func NewURLTargets(rawURL string, keys *KeySpace, o RequestOptions) (*Targets, e
 // request options' header and body are defaults each target may override,
 // as in vegeta. name is used in errors.
 func ReadTargets(src io.Reader, name, format string, o RequestOptions) (*Targets, error) {
+	if h, v, ok := keyHeader(o.Header); ok {
+		return nil, fmt.Errorf("header %q: %s is filled only in requests built from a URL (--url with --keys), not in a targets file's", h+": "+v, KeyPlaceholder)
+	}
 	var tr vegeta.Targeter
 	switch format {
 	case "", "http":
@@ -185,6 +201,24 @@ func ReadTargets(src io.Reader, name, format string, o RequestOptions) (*Targets
 		t.desc = strings.SplitN(string(t.list[0].raw), "\r\n", 2)[0] + " (" + name + ")"
 	}
 	return t, nil
+}
+
+// keyHeader returns the first header, in name order, whose value holds
+// the key placeholder.
+func keyHeader(h http.Header) (name, value string, ok bool) {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		for _, v := range h[k] {
+			if strings.Contains(v, KeyPlaceholder) {
+				return k, v, true
+			}
+		}
+	}
+	return "", "", false
 }
 
 // parseURL parses text, the URL raw with any placeholder filled in, as an

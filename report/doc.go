@@ -16,6 +16,13 @@
 // steps) and marks where each segment starts on the plots over time. A run
 // without segments is reported as it always was.
 //
+// A run split by a response header (run.json's variants, perf attack
+// --split-by) adds a Variants table to the text and Markdown reports, a row
+// a variant with its corrected percentiles side by side, and a Variants
+// section to the HTML page: the table, and every variant's corrected
+// percentile spectrum on one plot, read from the variants' tags in
+// latency.hlog.
+//
 // A search (perf attack search: search.json beside a run directory a
 // step; results.LoadSearch) has reports of its own: SearchText and
 // SearchMarkdown (the outcome first, the answer, a row a step), and

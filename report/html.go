@@ -121,6 +121,9 @@ type htmlView struct {
 	// Segments is the section of the runs' rate-schedule segments; nil
 	// when no run has segments.
 	Segments *htmlSegments
+	// Variants is the section of the runs' variants (perf attack
+	// --split-by); nil when no run was split.
+	Variants *htmlVariants
 	// Several is true when the page overlays more than one run: the
 	// headlines then name their run.
 	Several bool
@@ -220,6 +223,7 @@ func buildHTMLView(runs []*results.RunDir) htmlView {
 		errorsPlot(runs, labels),
 		cpuPlot(runs, labels),
 	}
+	v.Variants = buildVariants(runs, labels)
 	if v.Segments = buildSegments(runs, labels); v.Segments != nil {
 		for i := range v.Plots {
 			if len(v.Plots[i].SVG.VMarks) > 0 {

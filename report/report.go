@@ -316,7 +316,8 @@ func reportTables(runs []*results.Run) []table {
 			return fmt.Sprintf("%d: %s", len(r.Warnings), strings.Join(r.Warnings, "; "))
 		})
 	}
-	return append([]table{facts, lat, ver}, segmentTables(runs, labels)...)
+	out := append([]table{facts, lat, ver}, segmentTables(runs, labels)...)
+	return append(out, variantTables(runs, labels)...)
 }
 
 // sloExprs returns the SLO expressions of runs, in order of first

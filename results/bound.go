@@ -26,10 +26,23 @@ import (
 // rate (achieved). Bounds on latency and errors are upper bounds, on the
 // rate lower bounds. Spaces are optional; "<" and ">" are accepted too. An
 // SLO is an absolute bound (ParseSLO).
+//
+// An SLO may bound one variant of a run split by a response header (perf
+// attack --split-by): the variant's name in brackets after the metric,
+//
+//	p99[compact]<=10ms               corrected p99 of variant compact
+//	p99[doc-view=full, etag=on]<=25ms  a whole X-Variant value as the name
+//	errors[compact]<=0.1%            error statuses among its responses
+//
+// The name is everything between the brackets, spaces trimmed; it may not
+// hold a bracket. A variant's errors are its error statuses (transport
+// failures belong to no variant) and its rate its responses per second.
 type Bound struct {
 	// Expr is the expression as given.
 	Expr   string
 	Metric string
+	// Variant, when set, names the variant the bound limits (SLOs only).
+	Variant string
 	// Op is one of "<=", "<", ">=", ">".
 	Op string
 	// Relative is set for a signed limit: it bounds candidate minus base.
@@ -103,7 +116,26 @@ func parseBound(expr, what, forms string) (Bound, error) {
 	bad := func(expected string) (Bound, error) {
 		return Bound{}, &BoundError{What: what, Expr: expr, Expected: expected}
 	}
-	s := strings.Join(strings.Fields(expr), "")
+	// A variant's name keeps its inner spaces: take it out first.
+	text, variant := expr, ""
+	if i := strings.IndexAny(expr, "[]"); i >= 0 {
+		j := strings.IndexByte(expr[i+1:], ']')
+		switch {
+		case expr[i] == ']' || j < 0:
+			return bad("a variant's name in brackets after the metric, such as p99[compact]<=10ms")
+		case what == "gate":
+			return bad("a bound without a variant: compare two variants with perf compare --variants A,B")
+		}
+		variant = strings.TrimSpace(expr[i+1 : i+1+j])
+		text = expr[:i] + expr[i+2+j:]
+		if variant == "" || strings.ContainsAny(variant, "[]") || strings.ContainsAny(text, "[]") {
+			return bad("one variant name in brackets after the metric, such as p99[compact]<=10ms")
+		}
+		if strings.TrimSpace(expr[:i]) == "" || strings.ContainsAny(expr[:i], "<>=") {
+			return bad("the variant in brackets right after the metric, such as p99[compact]<=10ms")
+		}
+	}
+	s := strings.Join(strings.Fields(text), "")
 	i := strings.IndexAny(s, "<>=")
 	if i <= 0 {
 		return bad(forms)
@@ -125,7 +157,7 @@ func parseBound(expr, what, forms string) (Bound, error) {
 		}
 		return slo
 	}
-	b := Bound{Expr: expr, Metric: name, Op: op}
+	b := Bound{Expr: expr, Metric: name, Op: op, Variant: variant}
 	m, ok := MetricNamed(name)
 	if !ok || name == "error_rate" { // errors<=N% bounds the share
 		return bad(fmt.Sprintf("a metric (p50, p90, p95, p99, p999, max, mean, errors or rate), got %q; form: %s", name, forms))
@@ -190,7 +222,11 @@ func parseBound(expr, what, forms string) (Bound, error) {
 
 // String returns the bound in canonical form, such as "p99 <= +10%".
 func (b Bound) String() string {
-	return fmt.Sprintf("%s %s %s", b.Metric, b.Op, b.limitText())
+	name := b.Metric
+	if b.Variant != "" {
+		name += "[" + b.Variant + "]"
+	}
+	return fmt.Sprintf("%s %s %s", name, b.Op, b.limitText())
 }
 
 // Allowed reads like "<= +10%".
@@ -245,10 +281,10 @@ func (b Bound) Measure() Metric {
 	return m
 }
 
-// Latency returns the limit of an absolute bound on a latency metric, and
-// false for any other bound.
+// Latency returns the limit of an absolute bound on a latency metric of the
+// whole run, and false for any other bound (one on a variant, say).
 func (b Bound) Latency() (time.Duration, bool) {
-	if b.Relative || b.Measure().Unit != UnitMS {
+	if b.Relative || b.Variant != "" || b.Measure().Unit != UnitMS {
 		return 0, false
 	}
 	return time.Duration(math.Round(b.Limit * 1e6)), true
@@ -278,11 +314,35 @@ func (b Bound) Evaluate(run *Run) Verdict {
 	return Verdict{Expr: b.Expr, OK: !b.Relative && b.Holds(v), Observed: text}
 }
 
-// EvaluateSLOs evaluates each bound against run.
+// EvaluateSLOs evaluates each bound against run, a bound on a variant
+// against that variant (see Variant), and sets each variant's SLO list to
+// the verdicts of the bounds on it.
 func EvaluateSLOs(slos []Bound, run *Run) []Verdict {
+	for i := range run.Variants {
+		run.Variants[i].SLO = []Verdict{}
+	}
 	vs := make([]Verdict, 0, len(slos))
 	for _, s := range slos {
-		vs = append(vs, s.Evaluate(run))
+		if s.Variant == "" {
+			vs = append(vs, s.Evaluate(run))
+			continue
+		}
+		vd := variantVerdict(s, run)
+		vs = append(vs, vd)
+		if v := run.Variant(s.Variant); v != nil {
+			v.SLO = append(v.SLO, vd)
+		}
 	}
 	return vs
+}
+
+// WholeRun returns the bounds that do not bound a variant.
+func WholeRun(slos []Bound) []Bound {
+	var out []Bound
+	for _, b := range slos {
+		if b.Variant == "" {
+			out = append(out, b)
+		}
+	}
+	return out
 }

@@ -118,7 +118,11 @@ func FuzzParseSLO(f *testing.F) {
 	for _, s := range []string{"p99 <= 25ms", "errors <= 0.1%", "errors <= 3", "rate >= 1000/s", "max<1h", "p999 <= 1.5s", "p99 >= 1ms", "=", "<=", "p99<=", "errors<=%"} {
 		f.Add(s)
 	}
-	run := &Run{Requests: 10, Errors: 1, Rate: Rate{Achieved: 10}, Latency: Latency{Corrected: Percentiles{P99: 10}}}
+	for _, s := range []string{"p99[compact]<=10ms", "errors [doc-view=full, etag=on] <= 0.1%", "p99[]<=1ms", "[a]p99<=1ms"} {
+		f.Add(s)
+	}
+	run := &Run{Requests: 10, Errors: 1, Rate: Rate{Achieved: 10}, Latency: Latency{Corrected: Percentiles{P99: 10}},
+		Variants: []Variant{{Name: "compact", Responses: 4, Latency: Latency{Corrected: Percentiles{P99: 1}}}}}
 	f.Fuzz(func(t *testing.T, expr string) {
 		slo, err := ParseSLO(expr)
 		if err != nil {
@@ -137,6 +141,12 @@ func FuzzParseSLO(f *testing.F) {
 			t.Fatalf("ParseSLO(%q) = %+v, but its String %q parses to %+v", expr, slo, slo.String(), again)
 		}
 		_ = slo.Evaluate(run)
+		// A bound on a variant the run does not have never holds.
+		if slo.Variant != "" && slo.Variant != "compact" {
+			if v := EvaluateSLOs([]Bound{slo}, run)[0]; v.OK {
+				t.Fatalf("%q held on a run without variant %q: %+v", expr, slo.Variant, v)
+			}
+		}
 	})
 }
 

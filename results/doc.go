@@ -14,6 +14,12 @@
 // HdrHistogram's, used for run.json, the timeline, the live progress and
 // the plots. Headline says a run's verdict in words.
 //
+// A run may be split by a response header into variants (Variant,
+// Tally.Variants): each variant's responses have their own corrected and
+// service histograms and summary, and an SLO may bound one variant
+// (p99[compact]<=10ms, in the same grammar). A Segment is the same summary
+// for one segment of a rate schedule.
+//
 // # The run directory
 //
 // A Writer writes one run directory as the run goes: it is the sink of
@@ -24,7 +30,9 @@
 //   - run.json (RunFile): the Run, written atomically by WriteRun and read
 //     back by ReadRun, which refuses other schemas by name.
 //   - latency.hlog (HlogFile): written by HlogWriter, one interval a second,
-//     three lines each tagged corrected, service and lag; HdrHistogram's
+//     three lines each tagged corrected, service and lag (two more a
+//     variant of a split run, tagged corrected@NAME and service@NAME with
+//     NAME escaped by EscapeTag); HdrHistogram's
 //     log format 1.3 with V2 compressed histograms of nanoseconds, which the
 //     reference Java and C tools read. Warm-up intervals are logged too; a
 //     comment "#[perf warmup_end: SECONDS]" records where the warm-up ends,

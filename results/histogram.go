@@ -67,6 +67,10 @@ type Interval struct {
 	// Errors counts the failed requests: Failures plus responses with a
 	// status outside 2xx and 3xx.
 	Errors int64
+	// Variants holds the histograms of each variant that had responses in
+	// the interval, when the run is split by a response header; the
+	// variants' Corrected histograms add up to Corrected.
+	Variants []VariantHistograms
 }
 
 // Sent is the number of the interval's hits that were sent.

@@ -44,7 +44,10 @@ const warmupComment = "#[perf warmup_end: "
 
 // HlogWriter streams intervals to an HdrHistogram interval log (format 1.3,
 // V2 compressed histograms), the file format of latency.hlog. Each interval
-// becomes three lines tagged corrected, service and lag. Interval start
+// becomes three lines tagged corrected, service and lag, and, in a run
+// split by a response header, two more a variant that had responses in the
+// interval, tagged corrected@NAME and service@NAME (see VariantTag: NAME
+// escaped so that a tag holds no comma or whitespace). Interval start
 // times are seconds since the log's start, which the header records as both
 // StartTime and BaseTime, so the reference tools read absolute times.
 //
@@ -110,6 +113,17 @@ func (hw *HlogWriter) WriteInterval(iv Interval) error {
 		// one-core load generator writes this log while it sends, so let
 		// its senders run between histograms.
 		runtime.Gosched()
+	}
+	for _, v := range iv.Variants {
+		for _, th := range []struct {
+			tag string
+			h   *hdrhistogram.Histogram
+		}{{VariantTag(TagCorrected, v.Name), v.Corrected}, {VariantTag(TagService, v.Name), v.Service}} {
+			if err := hw.writeLine(th.tag, start, length, th.h); err != nil {
+				return err
+			}
+			runtime.Gosched()
+		}
 	}
 	if iv.Warmup && iv.End.After(hw.warmupEnd) {
 		hw.warmupEnd = iv.End

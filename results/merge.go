@@ -43,7 +43,9 @@ type mergeSource struct {
 // with its source directory; the SLOs are evaluated again on the merged
 // summary. The segments of a rate schedule are merged the same way, one by
 // one, when every source ran the same schedule (shards of one plan): the
-// segments' histograms in run.json are added up. host.json keeps each source's samples under the source
+// segments' histograms in run.json are added up. The variants of runs split
+// by a response header are merged by name: counts from run.json, histograms
+// from the variants' tags in latency.hlog. host.json keeps each source's samples under the source
 // directory's base name (HostSamples.Parts); pprof/ keeps each source's
 // profiles under pprof/NAME/.
 //
@@ -187,6 +189,28 @@ func mergeIntervals(srcs []*mergeSource) ([]Interval, error) {
 			b.Failures += row.Failures
 			b.Errors += row.Errors
 		}
+		for _, tag := range s.Hlog.Tags {
+			kind, name, ok := ParseVariantTag(tag)
+			if !ok {
+				continue
+			}
+			for i, iv := range s.Hlog.Intervals[tag] {
+				abs := s.Hlog.StartTime.Add(iv.Start)
+				b := bucket(int64(math.Round(float64(abs.UnixNano()) / 1e9)))
+				j := slices.IndexFunc(b.Variants, func(v VariantHistograms) bool { return v.Name == name })
+				if j < 0 {
+					b.Variants = append(b.Variants, VariantHistograms{Name: name, Corrected: NewHistogram(), Service: NewHistogram()})
+					j = len(b.Variants) - 1
+				}
+				dst := b.Variants[j].Corrected
+				if kind == TagService {
+					dst = b.Variants[j].Service
+				}
+				if err := addHistogram(dst, iv.Histogram); err != nil {
+					return nil, fmt.Errorf("%s: %s interval %d: %w", s.Path, tag, i+1, err)
+				}
+			}
+		}
 		for _, tag := range []string{TagService, TagLag} {
 			for i, iv := range s.Hlog.Intervals[tag] {
 				abs := s.Hlog.StartTime.Add(iv.Start)
@@ -212,6 +236,7 @@ func mergeIntervals(srcs []*mergeSource) ([]Interval, error) {
 	out := make([]Interval, 0, len(secs))
 	for _, sec := range secs {
 		b := buckets[sec]
+		slices.SortFunc(b.Variants, func(x, y VariantHistograms) int { return strings.Compare(x.Name, y.Name) })
 		if b.End.Equal(b.Start) { // seconds with service or lag lines only
 			b.End = b.Start.Add(time.Second)
 		}
@@ -300,6 +325,15 @@ func mergeRuns(srcs []*mergeSource, dirs []string, out string) *Run {
 			run.Warnings = appendOnce(run.Warnings, fmt.Sprintf(
 				"generators started up to %s apart; in the merged latency.hlog and timeline.csv a second is warm-up when any generator was warming up in it",
 				maxStartSpread(srcs).Round(time.Millisecond)))
+		}
+	}
+	mergeVariants(&t, srcs)
+	if run.SplitBy = joinDistinct(srcs, func(r *Run) string { return r.SplitBy }); run.SplitBy != "" {
+		for _, s := range srcs {
+			if s.Run.SplitBy != run.SplitBy {
+				run.Warnings = appendOnce(run.Warnings, fmt.Sprintf(
+					"the runs were split by different headers (%s); their variants are merged by name", run.SplitBy))
+			}
 		}
 	}
 	t.Fill(run)

@@ -65,6 +65,13 @@ type Run struct {
 	// Segments summarise each segment of a rate schedule, in order, when
 	// the rate was one (see Segment).
 	Segments []Segment `json:"segments,omitempty"`
+	// SplitBy is the response header (HEADER, or HEADER:MEMBER for one
+	// member of a comma-separated list) that named each response's
+	// variant, when the run was split (perf attack --split-by).
+	SplitBy string `json:"split_by,omitempty"`
+	// Variants summarise the responses of each variant, when the run was
+	// split (see Variant).
+	Variants []Variant `json:"variants,omitempty"`
 }
 
 // Rate is the planned and the achieved request rate, per second.

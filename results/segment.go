@@ -63,7 +63,8 @@ func NewSegment(label, spec string, start time.Duration, planned float64, t *Tal
 		Requests: r.Requests, Unsent: r.Unsent, Errors: r.Errors, Retries: r.Retries,
 		StatusCodes: r.StatusCodes, ErrorKinds: r.ErrorKinds, ErrorMessages: r.ErrorMessages,
 		Latency: r.Latency, Lag: r.Lag,
-		SLO: EvaluateSLOs(slos, &r),
+		// A bound on a variant judges the whole window, not a segment.
+		SLO: EvaluateSLOs(WholeRun(slos), &r),
 	}
 	var err error
 	for _, h := range []struct {
@@ -132,7 +133,7 @@ func (s *Segment) Run(parent *Run) *Run {
 	r.Requests, r.Unsent, r.Errors, r.Retries = s.Requests, s.Unsent, s.Errors, s.Retries
 	r.StatusCodes, r.ErrorKinds, r.ErrorMessages = s.StatusCodes, s.ErrorKinds, s.ErrorMessages
 	r.Latency, r.Lag, r.SLO = s.Latency, s.Lag, s.SLO
-	r.Segments = nil
+	r.Segments, r.Variants = nil, nil
 	return &r
 }
 

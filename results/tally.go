@@ -28,6 +28,9 @@ type Tally struct {
 	// the first message of each kind.
 	ErrorKinds    map[string]int64
 	ErrorMessages map[string]string
+	// Variants holds each variant's responses, by name, when the run was
+	// split by a response header (see Variant); nil otherwise.
+	Variants map[string]*VariantTally
 }
 
 // NewTally returns an empty tally.
@@ -42,13 +45,18 @@ func NewTally() Tally {
 	}
 }
 
-// AddInterval adds iv's histograms and counts of requests, unsent hits and
-// errors. Status codes, error kinds and retries are not in an Interval:
-// the caller adds them.
+// AddInterval adds iv's histograms (its variants' too) and counts of
+// requests, unsent hits and errors. Status codes, error kinds, retries and
+// the variants' counts are not in an Interval: the caller adds them.
 func (t *Tally) AddInterval(iv Interval) {
 	t.Corrected.Merge(iv.Corrected)
 	t.Service.Merge(iv.Service)
 	t.Lag.Merge(iv.Lag)
+	for _, v := range iv.Variants {
+		vt := t.Variant(v.Name)
+		vt.Corrected.Merge(v.Corrected)
+		vt.Service.Merge(v.Service)
+	}
 	t.Requests += iv.Sent()
 	t.Unsent += iv.Unsent
 	t.Errors += iv.Errors
@@ -90,7 +98,8 @@ func (t *Tally) Achieved() float64 {
 }
 
 // Fill sets the measured fields of r from t: the window (DurationS), the
-// achieved rate, the counts, and the latency and lag percentiles.
+// achieved rate, the counts, the latency and lag percentiles, and the
+// variants' summaries (without their SLO verdicts: see EvaluateSLOs).
 func (t *Tally) Fill(r *Run) {
 	r.DurationS = t.Window.Seconds()
 	r.Rate.Achieved = t.Achieved()
@@ -102,4 +111,5 @@ func (t *Tally) Fill(r *Run) {
 	}
 	r.Latency = Latency{Corrected: Summarize(t.Corrected), Service: Summarize(t.Service)}
 	r.Lag = SummarizeLag(t.Lag)
+	t.fillVariants(r)
 }

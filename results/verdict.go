@@ -54,6 +54,15 @@ func Headline(r *Run) string {
 	if len(segs) > 0 {
 		bad = append(bad, fmt.Sprintf("SLOs FAILED in %d of %d segments (%s)", len(segs), len(r.Segments), strings.Join(segs, ", ")))
 	}
+	var vars []string
+	for _, v := range r.SLO {
+		if b, err := ParseSLO(v.Expr); err == nil && b.Variant != "" && !v.OK {
+			vars = append(vars, v.Expr)
+		}
+	}
+	if len(vars) > 0 {
+		bad = append(bad, fmt.Sprintf("variant SLOs FAILED: %s", strings.Join(vars, ", ")))
+	}
 	if r.EndedEarly != "" {
 		bad = append(bad, "ENDED EARLY "+r.EndedEarly)
 	}

@@ -56,6 +56,7 @@ type attackOptions struct {
 	pprof       string
 	selfProfile bool
 	targetHost  string
+	splitBy     string
 
 	command []string
 	stdin   io.Reader
@@ -97,6 +98,21 @@ its section in report.html; an SLO failed in any segment fails the run.
 Targets: --url, where each {key} is replaced per request by a key from --keys
 (uniform:N or zipf:N[:S]), or --targets FILE in vegeta's http or json target
 format ('-' reads stdin), so existing vegeta target files work unchanged.
+A {key} in a header's value (-H 'X-User-Id: {key}') is replaced by the same
+key as the URL's, so the key distribution drives the users too; it needs
+--url and --keys.
+
+Variants: --split-by HEADER splits the responses by the value of a response
+header (--split-by X-Variant), or by one member of a comma-separated list of
+NAME=VALUE members (--split-by X-Variant:doc-view takes "compact" from
+"X-Variant: doc-view=compact, etag=off"). Each variant gets corrected and
+service histograms, its summary in run.json (variants), its tags in
+latency.hlog (corrected@NAME, service@NAME, NAME %-escaped) and its rows in
+the reports. A response without the header counts under "(none)"; beyond
+64 distinct values, responses count under "(other)" and run.json warns. A
+request that got no response has no variant: it counts in the run's errors
+only. An SLO bounds one variant with its name in brackets after the metric:
+--slo 'p99[compact]<=10ms' (a variant that got no response fails it).
 
 Every run writes a directory under --out-dir (default ./perf-results):
 run.json (the summary), latency.hlog (HdrHistogram interval log),
@@ -133,6 +149,11 @@ meets the SLOs, see perf attack search.`,
   # how latency grows with load: ten steps of 30s, one verdict per step
   perf attack --url http://127.0.0.1:8080/ --rate 'steps:1000..10000+1000/30s' --slo 'p99<=25ms'
 
+  # an A/B experiment: users drawn from the key space, latency per variant
+  perf attack --url 'http://127.0.0.1:8080/v1/items/{key}' --keys zipf:100000 \
+    -H 'X-User-Id: {key}' --split-by X-Variant:doc-view --rate 1000 --duration 1m \
+    --slo 'p99<=25ms' --slo 'p99[compact]<=10ms'
+
   # machine-readable summary (exactly run.json)
   perf attack --url http://127.0.0.1:8080/ --rate 200 --duration 5s --output json`,
 		Args: cobra.NoArgs,
@@ -151,6 +172,7 @@ meets the SLOs, see perf attack search.`,
 	f.StringVar(&o.pprof, "pprof", "", "target's net/http/pprof address (perf serve's admin listener, http://HOST:6060): CPU profile of the measured window, heap/allocs/goroutine/mutex/block at the end, into pprof/")
 	f.BoolVar(&o.selfProfile, "self-profile", false, "profile the generator itself into pprof/self/")
 	f.StringVar(&o.targetHost, "target-host-metrics", "", "perf serve admin address (http://HOST:6060) to poll for the target host's metrics into host.json")
+	f.StringVar(&o.splitBy, "split-by", "", "split latency by a response header's value: HEADER (X-Variant) or HEADER:MEMBER (X-Variant:doc-view) for one NAME=VALUE member")
 	cmd.AddCommand(newSearchCmd())
 	return cmd
 }
@@ -177,7 +199,7 @@ func (o *attackOptions) addCommonFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.targets, "targets", "", "vegeta targets file ('-' for stdin)")
 	f.StringVar(&o.format, "format", "http", "targets file format: http or json (vegeta's)")
 	f.StringVar(&o.method, "method", http.MethodGet, "request method with --url")
-	f.StringArrayVarP(&o.headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
+	f.StringArrayVarP(&o.headers, "header", "H", nil, "request header 'Name: value' (repeatable); a {key} in the value is the URL's key of the request (needs --keys)")
 	f.StringVar(&o.body, "body", "", "file whose content is the request body")
 	f.BoolVar(&o.insecure, "insecure", false, "skip TLS certificate verification")
 	f.DurationVar(&o.timeout, "timeout", harness.DefaultTimeout, "request timeout")
@@ -187,7 +209,7 @@ func (o *attackOptions) addCommonFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.keepalive, "keepalive", true, "reuse connections (false: a new connection per request)")
 	f.StringVar(&o.name, "name", "attack", "label of the run (in its directory name and run.json); with --shard i/n, shard-i unless given")
 	f.StringVar(&o.outDir, "out-dir", "perf-results", "parent directory of run directories")
-	f.StringArrayVar(&o.slos, "slo", nil, "SLO gate, e.g. 'p99<=25ms', 'errors<=0', 'errors<=0.1%', 'rate>=49000' (repeatable)")
+	f.StringArrayVar(&o.slos, "slo", nil, "SLO gate, e.g. 'p99<=25ms', 'errors<=0', 'errors<=0.1%', 'rate>=49000'; 'p99[compact]<=10ms' bounds one variant of --split-by (repeatable)")
 	f.StringVarP(&o.output, "output", "o", "text", "summary format on stdout: text or json")
 	f.DurationVar(&o.maxLag, "max-lag", harness.DefaultMaxLag, "send-lag p99 above which the run is invalid")
 	f.Float64Var(&o.minAchieved, "min-achieved", harness.DefaultMinAchieved*100, "percent of the planned rate a valid run must achieve")
@@ -269,6 +291,16 @@ func (o *attackOptions) plan() (*harness.RunOptions, error) {
 	if p.SLOs, err = results.ParseSLOs(o.slos); err != nil {
 		return nil, err
 	}
+	if o.splitBy != "" {
+		if p.Split, err = harness.ParseSplit(o.splitBy); err != nil {
+			return nil, fmt.Errorf("--split-by: %w", err)
+		}
+	}
+	for _, b := range p.SLOs {
+		if b.Variant != "" && p.Split == nil {
+			return nil, fmt.Errorf("--slo %q bounds variant %q: the run must split its responses by a header (perf attack --split-by HEADER)", b.Expr, b.Variant)
+		}
+	}
 	targets, err := o.newTargets()
 	if err != nil {
 		return nil, err
@@ -284,6 +316,7 @@ func (o *attackOptions) plan() (*harness.RunOptions, error) {
 		Workers:     o.workers,
 		MaxWorkers:  o.maxWorkers,
 		Connections: o.connections,
+		Split:       p.Split,
 	}
 	p.Name, p.OutDir, p.Command = o.name, o.outDir, o.command
 	p.ToolVersion, _ = buildVersion()

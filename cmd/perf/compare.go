@@ -20,10 +20,15 @@ type compareOptions struct {
 	// directory, a directory of run directories, a glob, or a
 	// comma-separated list of those.
 	base, candidate []string
-	gates           []string
-	output          string
-	junit           string
-	alpha           float64
+	// control and treatment, when set, name two variants of the runs in
+	// runs (perf attack --split-by): the base side is each run's control
+	// variant, the candidate side its treatment variant.
+	control, treatment string
+	runs               []string
+	gates              []string
+	output             string
+	junit              string
+	alpha              float64
 	// stepSummary is the file named by $GITHUB_STEP_SUMMARY, if any: the
 	// comparison is appended to it as Markdown.
 	stepSummary string
@@ -41,7 +46,7 @@ func newCompareCmd() *cobra.Command { return compareCmd(runCompare) }
 func compareCmd(runF func(context.Context, *compareOptions) error) *cobra.Command {
 	opts := &compareOptions{}
 	cmd := &cobra.Command{
-		Use:   "compare BASE CANDIDATE",
+		Use:   "compare BASE CANDIDATE | compare --control A --treatment B RUN...",
 		Short: "Compare a candidate's runs with a baseline's and gate on regressions",
 		Long: `perf compare compares the runs of a candidate with those of a baseline, metric
 by metric (corrected latency p50, p90, p95, p99, p99.9, max and mean; errors;
@@ -63,6 +68,13 @@ run (p 0.029; one pair out of order gives 0.057). Use 5 or more runs a side:
 with 5+5 a change still shows when two of the 25 base-candidate pairs are out
 of order (p 0.032).
 
+Variants: --control A --treatment B RUN... compares two variants of the same
+runs (perf attack --split-by), as two runs are compared: the base side is
+variant A of each run, the candidate side variant B of each run, with the
+same metrics, gates and significance test over repeated runs. A variant's
+errors are its error statuses and its rate its responses per second; a run
+without either variant is an error naming it.
+
 Gates (--gate, repeatable). A signed limit bounds the change from the base; an
 unsigned one bounds the value of every candidate run:
   p99<=+10%      candidate p99 at most 10% above the base's (p50..p999, max, mean)
@@ -79,7 +91,8 @@ a gate (and one "valid runs" case) for CI test reports.
 Exit codes: 0 every gate passed, 3 a gate failed, 5 a run of either side is
 invalid (its generator could not keep the plan: its numbers cannot be
 trusted, whatever the gates say), 2 a malformed gate or flag or a pattern
-that matches nothing, 1 a run that cannot be read.`,
+that matches nothing (or a --control or --treatment variant a run lacks), 1 a
+run that cannot be read.`,
 		Example: `  # one run a side
   perf compare perf-results/base perf-results/candidate --gate 'p99<=+10%'
 
@@ -87,11 +100,25 @@ that matches nothing, 1 a run that cannot be read.`,
   perf compare baseline/ 'perf-results/*-pr' --gate 'p99<=+10%' --gate 'p999<=+5ms' \
       --gate 'errors<=0' --gate 'rate>=-1%' --junit perf-junit.xml
 
+  # an A/B experiment over five repeated runs: treatment against control
+  perf compare --control full --treatment compact 'perf-results/*-ab' --gate 'p99<=+10%'
+
   # the same, with the sides as flags
   perf compare --base runs/b1 --base runs/b2 --candidate runs/c1 --candidate runs/c2 --output markdown`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			flagged := len(opts.base) > 0 || len(opts.candidate) > 0
+			variants := opts.control != "" || opts.treatment != ""
 			switch {
+			case variants && (opts.control == "" || opts.treatment == ""):
+				return errors.New("--control and --treatment are both needed")
+			case variants && opts.control == opts.treatment:
+				return fmt.Errorf("--control and --treatment are both %q: expected two variants", opts.control)
+			case variants && flagged:
+				return errors.New("--control and --treatment compare variants of the runs given as arguments: drop --base and --candidate")
+			case variants && len(args) == 0:
+				return errors.New("--control and --treatment need the runs as arguments (RUN...)")
+			case variants:
+				return nil
 			case flagged && len(args) > 0:
 				return errors.New("give the sides either as BASE CANDIDATE arguments or with --base and --candidate, not both")
 			case flagged && (len(opts.base) == 0 || len(opts.candidate) == 0):
@@ -102,7 +129,10 @@ that matches nothing, 1 a run that cannot be read.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 2 {
+			switch {
+			case opts.control != "":
+				opts.runs = args
+			case len(args) == 2:
 				opts.base, opts.candidate = []string{args[0]}, []string{args[1]}
 			}
 			switch opts.output {
@@ -122,6 +152,8 @@ that matches nothing, 1 a run that cannot be read.`,
 	f := cmd.Flags()
 	f.StringArrayVar(&opts.base, "base", nil, "a baseline run directory, directory of runs, glob or comma-separated list (repeatable)")
 	f.StringArrayVar(&opts.candidate, "candidate", nil, "a candidate run directory, directory of runs, glob or comma-separated list (repeatable)")
+	f.StringVar(&opts.control, "control", "", "compare two variants of RUN...: the base side's variant (see --treatment)")
+	f.StringVar(&opts.treatment, "treatment", "", "compare two variants of RUN...: the candidate side's variant (see --control)")
 	f.StringArrayVar(&opts.gates, "gate", nil, "a regression gate such as 'p99<=+10%' (repeatable)")
 	f.StringVarP(&opts.output, "output", "o", "text", "output format: text, json or markdown")
 	f.StringVar(&opts.junit, "junit", "", "write a JUnit XML report (one test case a gate) to this file")
@@ -136,13 +168,22 @@ func runCompare(ctx context.Context, opts *compareOptions) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	baseDirs, baseRuns, err := readCompareSide(opts.base)
-	if err != nil {
-		return fmt.Errorf("base: %w", err)
-	}
-	candDirs, candRuns, err := readCompareSide(opts.candidate)
-	if err != nil {
-		return fmt.Errorf("candidate: %w", err)
+	var (
+		baseDirs, candDirs []string
+		baseRuns, candRuns []*results.Run
+	)
+	if opts.control != "" {
+		baseDirs, baseRuns, candDirs, candRuns, err = readVariantSides(opts.runs, opts.control, opts.treatment)
+		if err != nil {
+			return err
+		}
+	} else {
+		if baseDirs, baseRuns, err = readCompareSide(opts.base); err != nil {
+			return fmt.Errorf("base: %w", err)
+		}
+		if candDirs, candRuns, err = readCompareSide(opts.candidate); err != nil {
+			return fmt.Errorf("candidate: %w", err)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -213,6 +254,31 @@ func readCompareSide(args []string) ([]string, []*results.Run, error) {
 		runs = append(runs, r)
 	}
 	return dirs, runs, nil
+}
+
+// readVariantSides reads the runs of args and returns their control
+// variants as the base side and their treatment variants as the candidate
+// side, each labelled "DIR [VARIANT]".
+func readVariantSides(args []string, control, treatment string) (baseDirs []string, base []*results.Run, candDirs []string, cand []*results.Run, err error) {
+	dirs, runs, err := readCompareSide(args)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	// A variant the runs lack is a mistaken flag: a usage error.
+	label := func(v string) []string {
+		out := make([]string, len(dirs))
+		for i, d := range dirs {
+			out[i] = d + " [" + v + "]"
+		}
+		return out
+	}
+	if base, err = results.VariantRuns(runs, dirs, control); err != nil {
+		return nil, nil, nil, nil, usageErr(fmt.Errorf("--control: %w", err))
+	}
+	if cand, err = results.VariantRuns(runs, dirs, treatment); err != nil {
+		return nil, nil, nil, nil, usageErr(fmt.Errorf("--treatment: %w", err))
+	}
+	return label(control), base, label(treatment), cand, nil
 }
 
 // writeCompareFile writes a report to path, appending when appendTo is set.

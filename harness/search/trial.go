@@ -163,7 +163,7 @@ func (s *Steps) recover(ctx context.Context) (time.Duration, bool) {
 func Limits(slos []results.Bound, planned int64) []harness.Limit {
 	var ls []harness.Limit
 	for _, b := range slos {
-		if b.Relative || (b.Op != "<=" && b.Op != "<") {
+		if b.Relative || b.Variant != "" || (b.Op != "<=" && b.Op != "<") {
 			continue
 		}
 		m := b.Measure()

@@ -78,3 +78,19 @@ func BenchmarkReadHeadCapture(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReadResponseCapture is BenchmarkReadResponse's "length" case
+// with perf serve's X-Variant header captured and classified, as perf
+// attack --split-by X-Variant reads every response.
+func BenchmarkReadResponseCapture(b *testing.B) {
+	resp := "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1024\r\nX-Variant: doc-view=compact, etag=off\r\nDate: Mon, 02 Jan 2006 15:04:05 GMT\r\n\r\n" + strings.Repeat("x", 1024)
+	rr := NewResponseReader(bufio.NewReaderSize(&repeatReader{data: []byte(resp)}, 16<<10))
+	ids := map[string]int{"doc-view=compact, etag=off": 2}
+	rr.Capture("X-Variant", func(v []byte) int { return ids[string(v)] })
+	b.ReportAllocs()
+	for b.Loop() {
+		if r, _, err := rr.ReadResponse(false); err != nil || r.Code != 200 || r.Class != 2 {
+			b.Fatalf("%d %d, %v", r.Code, r.Class, err)
+		}
+	}
+}

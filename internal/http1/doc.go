@@ -10,8 +10,9 @@
 //     that reads no request bodies, and RequestError, a request to refuse
 //     with its status code;
 //   - response.go: ResponseReader, which parses responses and discards
-//     their bodies, the errors of malformed responses, and Stage, how far
-//     a failed exchange had got;
+//     their bodies (classifying one header's value in place, when asked:
+//     ResponseReader.Capture), the errors of malformed responses, and
+//     Stage, how far a failed exchange had got;
 //   - deadline.go: Deadline, a connection deadline moved only when it has
 //     drifted by a tenth of its length;
 //   - line.go: the one line reader both parsers use, and the small pieces

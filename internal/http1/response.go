@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // MaxResponseHead bounds a response's status line and headers, line ends
@@ -45,6 +46,10 @@ const (
 type Response struct {
 	Code  int
 	Close bool // the server will close the connection
+	// Class is what the classifier set by Capture made of the response's
+	// first header of the captured name, or -1 when it had none (or
+	// nothing is captured).
+	Class int
 }
 
 // ResponseReader parses HTTP/1.x responses from a bufio.Reader in place,
@@ -53,6 +58,20 @@ type Response struct {
 // closes, HEAD, interim 1xx responses.
 type ResponseReader struct {
 	lines lineReader
+	// capture is the lower-case name of the header classify reads, when
+	// one is captured.
+	capture  string
+	classify func(value []byte) int
+}
+
+// Capture makes ReadResponse pass the value of the response's first
+// header called name (in any case), spaces trimmed, to classify, and
+// return what it says as Response.Class. The value is valid only during
+// the call: classify must copy what it keeps. It exists so that a client
+// can tell responses apart by a header without a copy or an allocation per
+// response: classify maps the few distinct values to small numbers.
+func (rr *ResponseReader) Capture(name string, classify func(value []byte) int) {
+	rr.capture, rr.classify = strings.ToLower(name), classify
 }
 
 // NewResponseReader returns a reader of the responses on br.
@@ -78,6 +97,7 @@ func (rr *ResponseReader) ReadResponse(head bool) (resp Response, st Stage, err 
 }
 
 func (rr *ResponseReader) read(head bool) (resp Response, st Stage, err error) {
+	resp.Class = -1
 	br := rr.lines.br
 	if _, err := br.Peek(1); err != nil {
 		return resp, StageWait, err // not one byte of a response
@@ -103,6 +123,11 @@ func (rr *ResponseReader) read(head bool) (resp Response, st Stage, err error) {
 
 	contentLength := int64(-1)
 	chunked, conClose, conKeepAlive := false, false, false
+	// An interim response's headers are not the response's.
+	classify := rr.classify
+	if code >= 100 && code < 200 && code != 101 {
+		classify = nil
+	}
 	for {
 		line, err := rr.lines.readLine(&n, MaxResponseHead)
 		if err != nil {
@@ -128,6 +153,8 @@ func (rr *ResponseReader) read(head bool) (resp Response, st Stage, err error) {
 		case equalFold(name, "connection"):
 			c, k := connectionTokens(value)
 			conClose, conKeepAlive = conClose || c, conKeepAlive || k
+		case classify != nil && resp.Class < 0 && equalFold(name, rr.capture):
+			resp.Class = classify(value)
 		}
 	}
 	resp.Close = shouldClose(minor, conClose, conKeepAlive)

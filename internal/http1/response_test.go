@@ -98,6 +98,8 @@ func FuzzReadResponse(f *testing.F) {
 		"HTTP/1.1 304 Not Modified\r\n\r\n",
 		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\nraw",
 		"HTTP/1.1 200 OK\nContent-Length: 3\n\nabc",
+		"HTTP/1.1 200 OK\r\nX-Variant:  doc-view=compact, etag=off \r\nx-variant: B\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 103 Early Hints\r\nX-Variant: A\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
 	} {
 		f.Add([]byte(s), false)
 	}
@@ -106,6 +108,8 @@ func FuzzReadResponse(f *testing.F) {
 		in := bytes.NewReader(data)
 		br := bufio.NewReaderSize(in, 64) // small: long lines take the slow path
 		rr := NewResponseReader(br)
+		var captured []string
+		rr.Capture("X-Variant", func(v []byte) int { captured = append(captured, string(v)); return 7 })
 		resp, _, err := rr.ReadResponse(head)
 		if err != nil {
 			return
@@ -118,6 +122,15 @@ func FuzzReadResponse(f *testing.F) {
 		}
 		if resp.Code != ref.StatusCode {
 			t.Fatalf("status %d, net/http %d, from %q", resp.Code, ref.StatusCode, data)
+		}
+		// The captured header is the final response's first X-Variant,
+		// as net/http reads it.
+		if vs := ref.Header.Values("X-Variant"); len(vs) > 0 {
+			if resp.Class != 7 || len(captured) != 1 || captured[0] != vs[0] {
+				t.Fatalf("captured %q (class %d), net/http's first X-Variant %q, from %q", captured, resp.Class, vs[0], data)
+			}
+		} else if resp.Class != -1 || len(captured) != 0 {
+			t.Fatalf("captured %q (class %d) from a response net/http finds no X-Variant in: %q", captured, resp.Class, data)
 		}
 		if ref.ProtoMinor == 0 && bytes.Contains(bytes.ToLower(data), []byte("transfer-encoding")) {
 			// net/http ignores Transfer-Encoding in an HTTP/1.0 response
