@@ -56,6 +56,7 @@ type attackOptions struct {
 	pprof       string
 	selfProfile bool
 	targetHost  string
+	statsd      statsdFlags
 
 	command []string
 	stdin   io.Reader
@@ -151,6 +152,7 @@ meets the SLOs, see perf attack search.`,
 	f.StringVar(&o.pprof, "pprof", "", "target's net/http/pprof address (perf serve's admin listener, http://HOST:6060): CPU profile of the measured window, heap/allocs/goroutine/mutex/block at the end, into pprof/")
 	f.BoolVar(&o.selfProfile, "self-profile", false, "profile the generator itself into pprof/self/")
 	f.StringVar(&o.targetHost, "target-host-metrics", "", "perf serve admin address (http://HOST:6060) to poll for the target host's metrics into host.json")
+	o.statsd.addFlags(f)
 	cmd.AddCommand(newSearchCmd())
 	return cmd
 }
@@ -349,6 +351,11 @@ func runAttack(ctx context.Context, o *attackOptions, stdout, stderr io.Writer) 
 	}
 	p.Tuning = hostTuning(o.tuneProfile)
 	p.Log = stderr
+	stopStatsd, err := o.statsd.start(p, stderr)
+	if err != nil {
+		return usageErr(err)
+	}
+	defer stopStatsd()
 	if o.progress {
 		p.OnProgress = func(pr harness.Progress) {
 			fmt.Fprintf(stderr, "\r%6.1fs  %9.1f req/s  p99 %-10s  requests %-9d errors %-6d",
