@@ -12,7 +12,7 @@ import (
 )
 
 // listen returns a UDP socket on 127.0.0.1 at a port the kernel chose.
-func listen(t *testing.T) *net.UDPConn {
+func listen(t testing.TB) *net.UDPConn {
 	t.Helper()
 	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
