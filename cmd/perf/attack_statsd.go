@@ -55,7 +55,7 @@ func (f *statsdFlags) start(p *harness.RunOptions, stderr io.Writer) (stop func(
 	return func() {
 		err := c.Close()
 		s := c.Stats()
-		fmt.Fprintf(stderr, "perf: statsd: %d metrics in %d datagrams to %s", s.Lines, s.Datagrams, f.addr)
+		fmt.Fprintf(stderr, "perf: statsd: %d metrics in %d datagrams written to %s", s.Lines, s.Datagrams, f.addr)
 		if s.SendErrors > 0 {
 			fmt.Fprintf(stderr, "; %d datagrams not sent", s.SendErrors)
 		}

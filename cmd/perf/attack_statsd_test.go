@@ -15,7 +15,7 @@ import (
 )
 
 // statsdSent reads how many metric lines perf attack says it sent.
-var statsdSent = regexp.MustCompile(`perf: statsd: (\d+) metrics in (\d+) datagrams to `)
+var statsdSent = regexp.MustCompile(`perf: statsd: (\d+) metrics in (\d+) datagrams written to `)
 
 // TestAttackStatsd attacks a server that answers one request in ten with
 // 503 and publishes the run to Etsy's own daemon: the counters it

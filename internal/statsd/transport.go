@@ -119,7 +119,7 @@ func (t *transport) fail(err error) {
 	t.errors.Add(1)
 	t.unlogged++
 	if t.log != nil && time.Since(t.logged) >= logEvery {
-		t.log.Printf("statsd %s: %d datagrams not sent since the last report: %v", t.addr, t.unlogged, err)
+		t.log.Printf("statsd %s: datagrams not sent since the last report: %d (last error: %v)", t.addr, t.unlogged, err)
 		t.logged, t.unlogged = time.Now(), 0
 	}
 }
