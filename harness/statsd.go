@@ -71,6 +71,7 @@ type Statsd struct {
 	requests, errors, unsent, intended, retries *statsd.Counter
 	p50, p90, p99, p999, max                    *statsd.Timer
 	achieved, planned, warmup                   atomic.Uint64 // float64 bits
+	gauges                                      sync.Once
 
 	mu              sync.Mutex
 	codes, failures map[string]*statsd.Counter
@@ -94,9 +95,6 @@ func NewStatsd(c *statsd.Client) *Statsd {
 		codes:    map[string]*statsd.Counter{},
 		failures: map[string]*statsd.Counter{},
 	}
-	c.Gauge("rate.achieved", gaugeOf(&p.achieved))
-	c.Gauge("rate.intended", gaugeOf(&p.planned))
-	c.Gauge("warmup", gaugeOf(&p.warmup))
 	return p
 }
 
@@ -136,6 +134,13 @@ func (p *Statsd) Interval(iv results.Interval, n IntervalCounts) {
 		warm = 1
 	}
 	p.warmup.Store(math.Float64bits(warm))
+	// The gauges are sent from the first interval on: before it, they
+	// would say a rate of 0 and no warm-up.
+	p.gauges.Do(func() {
+		p.c.Gauge("rate.achieved", gaugeOf(&p.achieved))
+		p.c.Gauge("rate.intended", gaugeOf(&p.planned))
+		p.c.Gauge("warmup", gaugeOf(&p.warmup))
+	})
 }
 
 // counter returns the counter of key under group, creating it the first

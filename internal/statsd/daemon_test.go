@@ -35,6 +35,7 @@ func TestDaemonAggregates(t *testing.T) {
 	variant := c.Counter(Name("variant", "compact v1.2"))
 	latency := c.Timer("latency")
 	c.Gauge("in_flight", func() float64 { return 42 })
+	c.Gauge("drift", func() float64 { return -1.5 })
 
 	const rounds, workers, each = 4, 4, 1250
 	for range rounds {
@@ -93,7 +94,9 @@ func TestDaemonAggregates(t *testing.T) {
 	if math.Abs(count-float64(kept)*10) > 1e-6*count {
 		t.Errorf("timer count %v from %d samples: the daemon did not scale by 1/0.1", count, kept)
 	}
-	if g := a.Gauges["perf.test.in_flight"]; g != 42 {
-		t.Errorf("gauge in_flight: the daemon has %v, want 42", g)
+	// Sent at each of the rounds' flushes and at Close: a negative value
+	// the daemon took as a change would have gone to -7.5.
+	if g, d := a.Gauges["perf.test.in_flight"], a.Gauges["perf.test.drift"]; g != 42 || d != -1.5 {
+		t.Errorf("gauges in_flight %v, drift %v: want 42 and -1.5", g, d)
 	}
 }

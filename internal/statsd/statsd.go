@@ -278,7 +278,9 @@ func (t *Timer) Observe(d time.Duration) {
 
 // Gauge sends f's value as the gauge name each FlushInterval; f is called
 // from the flusher's goroutine and must be safe for that. A name given
-// again replaces the function; a value that is not finite is not sent.
+// again replaces the function; a value that is not finite is not sent. A
+// negative value goes out as `name:0|g` then `name:-1.5|g`, because Etsy's
+// daemon reads a signed value as a change to the gauge.
 func (c *Client) Gauge(name string, f func() float64) {
 	name = c.prefix + sanitizeDotted(name)
 	c.mu.Lock()
@@ -364,10 +366,21 @@ func (c *Client) flush() {
 		}
 	}
 	for _, g := range gauges {
-		if v := g.f(); !math.IsNaN(v) && !math.IsInf(v, 0) {
-			_ = c.dd.Gauge(g.name, v, nil, 1)
+		v := g.f()
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		if v == 0 {
+			v = 0 // not -0, which Etsy's daemon would add
+		}
+		// Etsy's daemon reads a signed gauge value as a change, not a
+		// value: a negative one is sent after a zero.
+		if v < 0 {
+			_ = c.dd.Gauge(g.name, 0, nil, 1)
 			lines = c.written(lines)
 		}
+		_ = c.dd.Gauge(g.name, v, nil, 1)
+		lines = c.written(lines)
 	}
 	c.drain()
 	_ = c.dd.Flush()

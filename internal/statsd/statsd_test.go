@@ -88,15 +88,15 @@ func TestDatagramBytes(t *testing.T) {
 	want := []string{
 		"perf.test.requests:3|c\nperf.test.status.200:2|c\nperf.test.variant.v1_2__fast_new:1|c\n" +
 			"perf.test.in_flight:7|g\nperf.test.latency:12.345000|ms\nperf.test.latency:0.001500|ms\n",
-		"perf.test.requests:2|c\nperf.test.in_flight:-1.5|g\n",
-		"perf.test.in_flight:-1.5|g\n",
-		"perf.test.in_flight:-1.5|g\n", // Close's final flush
+		"perf.test.requests:2|c\nperf.test.in_flight:0|g\nperf.test.in_flight:-1.5|g\n",
+		"perf.test.in_flight:0|g\nperf.test.in_flight:-1.5|g\n",
+		"perf.test.in_flight:0|g\nperf.test.in_flight:-1.5|g\n", // Close's final flush
 	}
 	if strings.Join(got, "~") != strings.Join(want, "~") {
 		t.Errorf("datagrams:\n%q\nwant:\n%q", got, want)
 	}
-	if s.Lines != 10 || s.SendErrors != 0 || s.Dropped != 0 {
-		t.Errorf("stats %+v: want 10 lines, no errors, no drops", s)
+	if s.Lines != 13 || s.SendErrors != 0 || s.Dropped != 0 {
+		t.Errorf("stats %+v: want 13 lines, no errors, no drops", s)
 	}
 }
 
