@@ -9,7 +9,7 @@ import (
 // of the cores the hot path is measured on): the benchmarks empty the queue
 // themselves, outside the timed part or on a goroutine of their own.
 func benchClient(b *testing.B, rate float64) *Client {
-	c, err := New(Options{Addr: "127.0.0.1:9", Prefix: "bench", SampleRate: rate, FlushInterval: time.Hour, QueueSize: 1 << 16})
+	c, err := New(Options{Addr: listen(b).LocalAddr().String(), Prefix: "bench", SampleRate: rate, FlushInterval: time.Hour, QueueSize: 1 << 16})
 	if err != nil {
 		b.Fatal(err)
 	}

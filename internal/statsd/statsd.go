@@ -191,7 +191,7 @@ func New(o Options) (*Client, error) {
 	if !c.all {
 		rate = "|@" + strconv.FormatFloat(o.SampleRate, 'f', -1, 64)
 	}
-	c.tr = &transport{addr: o.Addr, rate: []byte(rate), log: o.ErrorLog}
+	c.tr = &transport{addr: o.Addr, rate: []byte(rate), log: o.ErrorLog, dial: net.DialTimeout}
 	// datadog-go fills datagrams to a size that leaves room for the rate
 	// on timer lines of minLine bytes or more; the transport splits the
 	// rare datagram of shorter lines that would grow past MaxPayload.

@@ -21,6 +21,8 @@ type transport struct {
 	// rate is appended to every timer line: "|@0.1", or empty at rate 1.
 	rate []byte
 	log  *log.Logger
+	// dial is net.DialTimeout, replaced in tests.
+	dial func(network, addr string, timeout time.Duration) (net.Conn, error)
 
 	datagrams, lines, errors atomic.Uint64
 
@@ -45,7 +47,7 @@ func (t *transport) Write(p []byte) (int, error) {
 			return 0, errNotDialed
 		}
 		t.dialed = time.Now()
-		conn, err := net.DialTimeout("udp", t.addr, DialTimeout)
+		conn, err := t.dial("udp", t.addr, DialTimeout)
 		if err != nil {
 			t.fail(err)
 			return 0, err
