@@ -1,6 +1,7 @@
 package statsd
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -353,4 +354,27 @@ func ExampleName() {
 	// Output:
 	// responses.200
 	// variant.compact_v1_2
+}
+
+// Close returns after CloseTimeout even when the final flush cannot end (a
+// resolver that hangs), and the flusher ends once its dial gives up.
+func TestCloseBounded(t *testing.T) {
+	c, err := New(quiet("statsd.example:8125"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hang := make(chan struct{})
+	c.tr.dial = func(network, addr string, timeout time.Duration) (net.Conn, error) {
+		<-hang
+		return nil, &net.OpError{Op: "dial", Net: network, Err: errors.New("timed out")}
+	}
+	c.Counter("requests").Add(1)
+	if err := c.Close(); !errors.Is(err, ErrCloseTimeout) {
+		t.Fatalf("Close with a hung dial: %v; want ErrCloseTimeout", err)
+	}
+	close(hang)
+	<-c.done
+	if s := c.Stats(); s.SendErrors != 1 {
+		t.Errorf("stats %+v: want the datagram counted as not sent", s)
+	}
 }
