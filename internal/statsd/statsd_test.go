@@ -341,10 +341,10 @@ func TestName(t *testing.T) {
 
 func TestPlain(t *testing.T) {
 	in := "a:1|c|#env:prod,service:x|c:abc|card:high\nb:2.5|ms|#env:prod|e:it-false\nc:3|g|T1700000000\n\nd:4|ms\n"
-	got, n := plain(nil, []byte(in), []byte("|@0.5"))
+	got := plain(nil, []byte(in), []byte("|@0.5"))
 	want := "a:1|c\nb:2.5|ms|@0.5\nc:3|g\nd:4|ms|@0.5\n"
-	if string(got) != want || n != 4 {
-		t.Errorf("plain(%q) = %q, %d lines; want %q, 4", in, got, n, want)
+	if string(got) != want {
+		t.Errorf("plain(%q) = %q; want %q", in, got, want)
 	}
 }
 
@@ -376,5 +376,40 @@ func TestCloseBounded(t *testing.T) {
 	<-c.done
 	if s := c.Stats(); s.SendErrors != 1 {
 		t.Errorf("stats %+v: want the datagram counted as not sent", s)
+	}
+}
+
+// A batch of lines shorter than minLine grows past MaxPayload once the rate
+// is appended to each; the transport splits it at a line.
+func TestShortLinesSplit(t *testing.T) {
+	pc := listen(t)
+	o := quiet(pc.LocalAddr().String())
+	o.Prefix, o.SampleRate = "", 0.999999
+	c, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := c.Timer("t")
+	for range 500 {
+		tm.Observe(time.Millisecond)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := c.Stats()
+	lines := 0
+	for _, d := range receive(t, pc, s.Datagrams) {
+		if len(d) > MaxPayload || !strings.HasSuffix(d, "\n") {
+			t.Errorf("datagram of %d bytes (at most %d), ending %q", len(d), MaxPayload, d[len(d)-10:])
+		}
+		for _, l := range strings.Split(strings.TrimSuffix(d, "\n"), "\n") {
+			if l != "t:1.000000|ms|@0.999999" {
+				t.Fatalf("line %q", l)
+			}
+			lines++
+		}
+	}
+	if uint64(lines) != s.Lines || s.SendErrors != 0 || lines < 490 {
+		t.Errorf("%d lines received; stats %+v", lines, s)
 	}
 }

@@ -37,7 +37,9 @@ type transport struct {
 	mu sync.Mutex
 }
 
-// Write sends one datagram of newline-separated lines.
+// Write sends p, a datagram of newline-separated lines from datadog-go:
+// as one datagram, or as two or more in the rare case that appending the
+// rate made it longer than MaxPayload.
 func (t *transport) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -54,8 +56,7 @@ func (t *transport) Write(p []byte) (int, error) {
 		}
 		t.conn = conn
 	}
-	var n int
-	t.buf, n = plain(t.buf[:0], p, t.rate)
+	t.buf = plain(t.buf[:0], p, t.rate)
 	for out := t.buf; len(out) > 0; {
 		d := datagram(out)
 		out = out[len(d):]
@@ -65,8 +66,8 @@ func (t *transport) Write(p []byte) (int, error) {
 			return 0, err
 		}
 		t.datagrams.Add(1)
+		t.lines.Add(uint64(bytes.Count(d, []byte{'\n'})))
 	}
-	t.lines.Add(uint64(n))
 	return len(p), nil
 }
 
@@ -88,9 +89,8 @@ var errNotDialed = errors.New("address not resolved yet")
 // plain appends to dst the lines of p as plain Etsy StatsD, each ended by
 // a newline: `name:value|type`, with rate appended to timer lines and
 // every other field datadog-go may add (tags, container id, cardinality,
-// timestamp) left out. It returns dst and the number of lines.
-func plain(dst, p, rate []byte) ([]byte, int) {
-	n := 0
+// timestamp) left out.
+func plain(dst, p, rate []byte) []byte {
 	for len(p) > 0 {
 		var line []byte
 		line, p, _ = bytes.Cut(p, []byte{'\n'})
@@ -110,9 +110,8 @@ func plain(dst, p, rate []byte) ([]byte, int) {
 			dst = append(dst, rate...)
 		}
 		dst = append(dst, '\n')
-		n++
 	}
-	return dst, n
+	return dst
 }
 
 // fail counts a datagram that was not sent and logs it, at most once
