@@ -32,10 +32,12 @@ vet:
 # and, for a failed package, the whole output of each failed test, as go test
 # prints it without -v. The exit status is go test's. PKGS narrows it.
 #
-# Tests that need java (with HdrHistogram's jar), chromium, or root and
-# network namespaces (netns) skip where those are missing. PERF_TEST_REQUIRE
-# turns those skips into failures: a comma-separated list of java, chromium,
-# netns, or all. .ci/run, which installs them, sets PERF_TEST_REQUIRE=all:
+# Tests that need java (with HdrHistogram's jar), chromium, root and
+# network namespaces (netns), or Etsy's StatsD daemon run by node (statsd,
+# found at $$PERF_STATSD_JS or where .ci/run installs it) skip where those
+# are missing. PERF_TEST_REQUIRE turns those skips into failures: a
+# comma-separated list of java, chromium, netns, statsd, or all. .ci/run,
+# which installs them, sets PERF_TEST_REQUIRE=all:
 #   PERF_TEST_REQUIRE=all make test
 TESTLOG ?= bin/test.log
 PKGS    ?= ./...

@@ -113,6 +113,9 @@ type Options struct {
 	// OnInterval receives every interval, in order, from one goroutine,
 	// once all its hits are in. An error from it ends the attack.
 	OnInterval func(results.Interval) error
+	// OnCounts, when set, receives every interval as OnInterval does,
+	// with the counts an Interval does not hold (see Statsd).
+	OnCounts func(results.Interval, IntervalCounts)
 	// OnProgress, when set, is called once an interval with the state so far.
 	OnProgress func(Progress)
 	// OnMeasureStart, when set, is called once when warm-up ends and the
@@ -666,6 +669,9 @@ func (a *attack) closeInterval(out *Outcome, k int, from, to time.Duration, inte
 		}
 		p.P99 = time.Duration(results.ValuesAtPercentiles(s.corrected, 99)[0])
 		a.opts.OnProgress(p)
+	}
+	if a.opts.OnCounts != nil {
+		a.opts.OnCounts(iv, s.counts())
 	}
 	if a.opts.OnInterval != nil {
 		runtime.Gosched()

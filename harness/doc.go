@@ -63,7 +63,10 @@
 // more for a variant); the
 // supervisor hands each interval, once complete, to the caller (to stream
 // latency.hlog and timeline.csv) and reuses its histograms, so memory stays
-// flat however long the run.
+// flat however long the run. Options.OnCounts receives each interval too,
+// with its status codes and error kinds, for a live publisher: Statsd sends
+// them to a StatsD daemon through package internal/statsd, from the
+// supervisor's goroutine, never from a worker's.
 //
 // # A whole run
 //

@@ -57,6 +57,7 @@ type attackOptions struct {
 	selfProfile bool
 	targetHost  string
 	splitBy     string
+	statsd      statsdFlags
 
 	command []string
 	stdin   io.Reader
@@ -173,6 +174,7 @@ meets the SLOs, see perf attack search.`,
 	f.BoolVar(&o.selfProfile, "self-profile", false, "profile the generator itself into pprof/self/")
 	f.StringVar(&o.targetHost, "target-host-metrics", "", "perf serve admin address (http://HOST:6060) to poll for the target host's metrics into host.json")
 	f.StringVar(&o.splitBy, "split-by", "", "split latency by a response header's value: HEADER (X-Variant) or HEADER:MEMBER (X-Variant:doc-view) for one NAME=VALUE member")
+	o.statsd.addFlags(f)
 	cmd.AddCommand(newSearchCmd())
 	return cmd
 }
@@ -382,6 +384,11 @@ func runAttack(ctx context.Context, o *attackOptions, stdout, stderr io.Writer) 
 	}
 	p.Tuning = hostTuning(o.tuneProfile)
 	p.Log = stderr
+	stopStatsd, err := o.statsd.start(p, stderr)
+	if err != nil {
+		return usageErr(err)
+	}
+	defer stopStatsd()
 	if o.progress {
 		p.OnProgress = func(pr harness.Progress) {
 			fmt.Fprintf(stderr, "\r%6.1fs  %9.1f req/s  p99 %-10s  requests %-9d errors %-6d",

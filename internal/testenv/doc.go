@@ -3,14 +3,15 @@
 //
 // A few tests need more than Go: java with HdrHistogram's jar (the
 // reference reader of our .hlog files), a headless Chromium (the HTML
-// report in a browser), and root with user and network namespaces (the
-// real-kernel tuning tests). Where those are missing the tests skip, so
+// report in a browser), root with user and network namespaces (the
+// real-kernel tuning tests), and Etsy's StatsD daemon run by node (what
+// perf's StatsD client sends, as the daemon aggregates it). Where those are missing the tests skip, so
 // `make test` passes on any machine. But .ci/run installs them, and there a
 // skip means the check silently did not happen: a broken install, a renamed
 // binary or a kernel that refuses namespaces would leave CI green.
 //
 // The environment variable PERF_TEST_REQUIRE lists what must be present:
-// comma-separated names from java, chromium and netns, or "all". A test
+// comma-separated names from java, chromium, netns and statsd, or "all". A test
 // whose requirement is listed fails, with the reason it would have skipped
 // for, instead of skipping. .ci/run sets PERF_TEST_REQUIRE=all.
 //

@@ -20,10 +20,13 @@ const (
 	Chromium = "chromium"
 	// Netns is root and a kernel that creates user and network namespaces.
 	Netns = "netns"
+	// Statsd is Etsy's StatsD daemon (the npm package statsd) and node
+	// to run it.
+	Statsd = "statsd"
 )
 
 // known are the names PERF_TEST_REQUIRE may hold, besides "all".
-var known = []string{Java, Chromium, Netns}
+var known = []string{Java, Chromium, Netns, Statsd}
 
 // SkipOrFail ends the test because what is absent: with t.Fatal when
 // PERF_TEST_REQUIRE requires it, else with t.Skip. reason says what is

@@ -19,6 +19,8 @@ func TestRequired(t *testing.T) {
 		{"java", Chromium, false, ""},
 		{" java , netns ", Netns, true, ""},
 		{"java,netns", Chromium, false, ""},
+		{"statsd", Statsd, true, ""},
+		{"all", Statsd, true, ""},
 		{"java,,", Java, true, ""},
 		{"jave", Chromium, false, `unknown requirement "jave"`},
 		{"jave", Java, false, `unknown requirement "jave"`},
@@ -40,7 +42,7 @@ func TestSkipOrFail(t *testing.T) {
 		{"chromium", "skip: no java here"},
 		{"all", "fatal: java is required (PERF_TEST_REQUIRE=all) but absent: no java here"},
 		{"java", "fatal: java is required (PERF_TEST_REQUIRE=java) but absent: no java here"},
-		{"jav", `fatal: PERF_TEST_REQUIRE=jav: unknown requirement "jav" (known: all, java, chromium, netns)`},
+		{"jav", `fatal: PERF_TEST_REQUIRE=jav: unknown requirement "jav" (known: all, java, chromium, netns, statsd)`},
 	} {
 		t.Setenv(EnvRequire, tc.env)
 		var r recorder
