@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/perf-tools/perf/internal/statsd"
 	"github.com/perf-tools/perf/service/flags"
 )
 
@@ -67,6 +68,8 @@ type servedVariant struct {
 	// requests holds the request counters by answerCodes index.
 	requests [len(answerCodes)]prometheus.Counter
 	latency  prometheus.Observer
+	// sd is its StatsD instruments, nil without StatsD.
+	sd *variantStatsd
 }
 
 // answerCodes are the status codes respond answers, whose per-variant
@@ -82,6 +85,14 @@ func (v *servedVariant) observe(m *metrics, code int, d time.Duration) {
 		m.variantRequests.WithLabelValues(v.flag, v.name, strconv.Itoa(code)).Inc()
 	}
 	v.latency.Observe(d.Seconds())
+	if v.sd != nil {
+		if i >= 0 {
+			v.sd.requests[i].Add(1)
+		} else {
+			m.sd.c.Counter(statsd.Name("variant", v.flag, v.name, "requests", strconv.Itoa(code))).Add(1)
+		}
+		v.sd.time.Observe(d)
+	}
 }
 
 // pick appends to sel the variant of every flag that user gets, and
@@ -128,6 +139,9 @@ func compileFlags(cfg *flags.Config, source string, m *metrics) (*flagSet, error
 				sv.requests[c] = m.variantRequests.WithLabelValues(key, name, strconv.Itoa(code))
 			}
 			sv.latency = m.variantLatency.WithLabelValues(key, name)
+			if m.sd != nil {
+				sv.sd = m.sd.variant(key, name)
+			}
 			sf.variants = append(sf.variants, sv)
 		}
 		for _, field := range sortedFields(fields) {

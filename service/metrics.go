@@ -45,6 +45,9 @@ type metrics struct {
 
 	// Live upgrades.
 	upgradeOK, upgradeFailed prometheus.Counter
+
+	// sd publishes to StatsD, when Options.StatsD is set.
+	sd *serveStatsd
 }
 
 // newMetrics builds the registry: the service's own instruments, store
@@ -131,11 +134,14 @@ func newMetrics(s *Server) *metrics {
 	)
 	// The codes the server answers; pre-creating them also exposes them at
 	// zero from the start, so rate() works on the first scrape.
-	for _, code := range []int{200, 400, 404, 405, 413, 431, 500, 501, 503, 505} {
+	for _, code := range answeredCodes {
 		m.byCode[code] = m.requests.WithLabelValues(strconv.Itoa(code))
 	}
 	return m
 }
+
+// answeredCodes are the status codes the public listener answers.
+var answeredCodes = []int{200, 400, 404, 405, 413, 431, 500, 501, 503, 505}
 
 // observe records one answered request.
 func (m *metrics) observe(code int, d time.Duration) {
@@ -148,6 +154,9 @@ func (m *metrics) observe(code int, d time.Duration) {
 	}
 	c.Inc()
 	m.latency.Observe(d.Seconds())
+	if m.sd != nil {
+		m.sd.observe(code, d)
+	}
 }
 
 // dropVariants removes the per-variant series of the variants in old that

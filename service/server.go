@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/perf-tools/perf/internal/statsd"
 )
 
 // Defaults for Options, chosen for a read service whose requests take well
@@ -93,6 +95,9 @@ type Options struct {
 	// listeners to a new process and returns once that process is ready, or
 	// says why it is not (the caller keeps serving).
 	Upgrade func() error
+	// StatsD, when set, receives the public listener's counters, timers
+	// and gauges (see serveStatsd); the caller creates and closes it.
+	StatsD *statsd.Client
 	// UserHeader and UserCookie name where a request's user id is, for
 	// the flags' sticky buckets (see SetFlags): the header, else the
 	// cookie. Either may be empty.
@@ -201,6 +206,10 @@ func New(st *Store, opts Options) *Server {
 	s := &Server{opts: opts.withDefaults()}
 	s.genLine = []byte(GenerationHeader + ": " + strconv.FormatUint(s.opts.Generation, 10) + "\r\n")
 	s.metrics = newMetrics(s)
+	if s.opts.StatsD != nil {
+		s.metrics.sd = newServeStatsd(s.opts.StatsD, s)
+		registerStatsdHealth(s.metrics.reg, s.opts.StatsD)
+	}
 	if st != nil {
 		s.store.Store(st)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/perf-tools/perf/hostmetrics"
+	"github.com/perf-tools/perf/internal/statsd"
 	"github.com/perf-tools/perf/service"
 	"github.com/perf-tools/perf/service/flags"
 	"github.com/perf-tools/perf/tuning"
@@ -51,6 +52,11 @@ type serveOptions struct {
 	PIDFile          string
 	UpgradeTimeout   time.Duration
 	ControlTokenFile string
+
+	StatsD           string
+	StatsDPrefix     string
+	StatsDSampleRate float64
+	StatsDInterval   time.Duration
 
 	Flags      string
 	FlagsPoll  time.Duration
@@ -203,6 +209,10 @@ PERF_READ_TIMEOUT; a flag on the command line wins over the environment.`,
 	f.StringVar(&opts.PIDFile, "pid-file", "", "file that always holds the PID of the generation that serves (written once it is ready; for systemd's PIDFile=)")
 	f.DurationVar(&opts.UpgradeTimeout, "upgrade-timeout", time.Minute, "how long a live upgrade waits for the new generation to be ready before it gives up and keeps serving")
 	f.StringVar(&opts.ControlTokenFile, "control-token-file", "", "file whose first line is the token the admin listener's control endpoints (POST /upgrade) require; PERF_CONTROL_TOKEN also sets it")
+	f.StringVar(&opts.StatsD, "statsd", "", "publish request counters, timers and gauges to a StatsD daemon at HOST:PORT (UDP; see above)")
+	f.StringVar(&opts.StatsDPrefix, "statsd-prefix", "perf.serve", "prefix of the StatsD names (dot-separated)")
+	f.Float64Var(&opts.StatsDSampleRate, "statsd-sample-rate", 0.1, "share of requests whose time is sent as a StatsD timer, in (0, 1]; counters are exact whatever it is")
+	f.DurationVar(&opts.StatsDInterval, "statsd-interval", time.Second, "how often StatsD counters and gauges are sent")
 	f.StringVar(&opts.Flags, "flags", "", "flagd flag-definition file (JSON) of feature toggles and A/B experiments, reloaded when it changes (see above)")
 	f.DurationVar(&opts.FlagsPoll, "flags-poll", 0, "read the --flags file every DURATION instead of watching its directory (for file systems without inotify); 0: watch, polling every 2s only if watching fails")
 	f.StringVar(&opts.UserHeader, "user-header", "", "request header holding the user id that --flags buckets users by, e.g. X-User-Id")
@@ -302,6 +312,15 @@ func (o *serveOptions) validate() error {
 	if (o.UserHeader != "" || o.UserCookie != "") && o.Flags == "" {
 		return errors.New("--user-header and --user-cookie choose users for --flags: give --flags FILE too")
 	}
+	if o.StatsD == "" && (o.StatsDPrefix != "perf.serve" || o.StatsDSampleRate != 0.1 || o.StatsDInterval != time.Second) {
+		return errors.New("--statsd-prefix, --statsd-sample-rate and --statsd-interval set how perf serve publishes to StatsD: give --statsd HOST:PORT too")
+	}
+	if o.StatsDSampleRate <= 0 || o.StatsDSampleRate > 1 {
+		return fmt.Errorf("--statsd-sample-rate %v: want a share in (0, 1], such as 0.1", o.StatsDSampleRate)
+	}
+	if o.StatsDInterval <= 0 {
+		return fmt.Errorf("--statsd-interval %v: want a positive duration such as 1s", o.StatsDInterval)
+	}
 	if o.FlagsPoll < 0 {
 		return fmt.Errorf("--flags-poll %v: want 0 (watch) or a positive duration such as 2s", o.FlagsPoll)
 	}
@@ -353,6 +372,32 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	if err := checkDataDir(opts.Data); err != nil {
 		return err
 	}
+	var sd *statsd.Client
+	if opts.StatsD != "" {
+		sd, err = statsd.New(statsd.Options{
+			Addr: opts.StatsD, Prefix: opts.StatsDPrefix, SampleRate: opts.StatsDSampleRate,
+			FlushInterval: opts.StatsDInterval, ErrorLog: log.New(stderr, "statsd: ", 0),
+		})
+		if err != nil {
+			return usageErr(fmt.Errorf("--statsd: %w", err))
+		}
+		// Last, once the server has drained: the final counts go out.
+		defer func() {
+			cerr := sd.Close()
+			s := sd.Stats()
+			msg := fmt.Sprintf("statsd: %d metrics in %d datagrams written to %s", s.Lines, s.Datagrams, opts.StatsD)
+			if s.SendErrors > 0 {
+				msg += fmt.Sprintf("; %d datagrams not sent", s.SendErrors)
+			}
+			if s.Dropped > 0 {
+				msg += fmt.Sprintf("; %d timer samples dropped (queue full)", s.Dropped)
+			}
+			if cerr != nil {
+				msg += fmt.Sprintf("; %v", cerr)
+			}
+			logf("%s", msg)
+		}()
+	}
 	// The upgrader holds the listeners: a generation started by a live
 	// upgrade takes them over from the one before, so no connection is
 	// refused in between.
@@ -386,6 +431,7 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		MaxHeaderBytes:    opts.MaxHeaderBytes,
 		ShutdownGrace:     opts.ShutdownGrace,
 		Generation:        gen,
+		StatsD:            sd,
 		ControlToken:      token,
 		Upgrade: func() error {
 			// A generation upgraded to moments ago may still have its

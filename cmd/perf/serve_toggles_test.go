@@ -6,12 +6,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/perf-tools/perf/internal/statsd"
+	"github.com/perf-tools/perf/internal/statsd/statsdtest"
 )
 
 // flagsFile is a flags file whose experiment gives compact documents to
@@ -242,4 +249,96 @@ func TestServeFlagsStickyAcrossProcesses(t *testing.T) {
 	if grew == 0 {
 		t.Error("raising the rollout to 50% moved nobody in")
 	}
+}
+
+// promSamples returns the samples of a Prometheus metric at url, by their
+// label text ({code="200",...}).
+func promSamples(t *testing.T, url, name string) map[string]float64 {
+	t.Helper()
+	_, body := httpGetBody(t, url)
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || (rest != "" && rest[0] != '{' && rest[0] != ' ') {
+			continue
+		}
+		i := strings.LastIndexByte(rest, ' ')
+		v, err := strconv.ParseFloat(rest[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metric line %q: %v", line, err)
+		}
+		out[strings.TrimSpace(rest[:i])] = v
+	}
+	return out
+}
+
+var labelRE = regexp.MustCompile(`(\w+)="([^"]*)"`)
+
+// TestServeStatsDAgainstDaemon runs perf serve with an experiment and
+// --statsd pointed at Etsy's own StatsD daemon, attacks it with many
+// users, and checks that what the daemon aggregated equals what perf
+// serve's Prometheus counters say: exactly for counters, within the
+// sampling's spread for timer counts.
+func TestServeStatsDAgainstDaemon(t *testing.T) {
+	d := statsdtest.Start(t)
+	const rate = 0.5
+	p := startServeProc(t, nil, "--data", t.TempDir(), "--seed", "1000",
+		"--flags", "../../deploy/flags.json", "--user-header", "X-User-Id",
+		"--statsd", d.Addr, "--statsd-prefix", "test.serve", "--statsd-sample-rate", strconv.FormatFloat(rate, 'f', -1, 64),
+		"--statsd-interval", "100ms")
+	p.waitReady()
+	out := t.TempDir()
+	code, stdout, stderr := perf(t, "attack",
+		// ids 1000..1199 are not in the store: 404s, counted apart.
+		"--url", p.publicURL+"/v1/items/{key}", "--keys", "uniform:1200",
+		"-H", "X-User-Id: {key}",
+		"--rate", "1000", "--duration", "2s", "--out-dir", out,
+		"--max-lag", "1s", "--min-achieved", "50")
+	if code != exitOK && code != exitGate {
+		t.Fatalf("perf attack exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	requests := promSamples(t, p.adminURL+"/metrics", "perf_serve_requests_total")
+	variants := promSamples(t, p.adminURL+"/metrics", "perf_serve_variant_requests_total")
+	p.signal(syscall.SIGTERM)
+	m := p.waitLine(regexp.MustCompile(`^statsd: (\d+) metrics in \d+ datagrams written to `))
+	lines, _ := strconv.ParseUint(m[1], 10, 64)
+	a := d.Wait(t, lines)
+	if a.BadLines != 0 {
+		t.Errorf("the daemon could not parse %v lines", a.BadLines)
+	}
+
+	var total float64
+	for labels, want := range requests {
+		code := labelRE.FindStringSubmatch(labels)[2]
+		if got := a.Counters["test.serve.requests."+code]; got != want {
+			t.Errorf("requests.%s: the daemon counted %v, Prometheus %v", code, got, want)
+		}
+		total += want
+	}
+	if requests[`{code="200"}`] < 1000 || requests[`{code="404"}`] < 100 {
+		t.Fatalf("too few requests to compare: %v", requests)
+	}
+	for labels, want := range variants {
+		l := map[string]string{}
+		for _, kv := range labelRE.FindAllStringSubmatch(labels, -1) {
+			l[kv[1]] = kv[2]
+		}
+		name := "test.serve.variant." + statsd.Name(l["flag"], l["variant"], "requests", l["code"])
+		if got := a.Counters[name]; got != want {
+			t.Errorf("%s: the daemon counted %v, Prometheus %v", name, got, want)
+		}
+	}
+	// Timers are sampled at rate and the daemon counts each sample as
+	// 1/rate: the count is total's estimate, with a standard deviation of
+	// sqrt(total*(1-rate)/rate). Eight of them: a false failure is rarer
+	// than 1e-14.
+	got := a.TimerCounts["test.serve.request_time"]
+	sd := math.Sqrt(total * (1 - rate) / rate)
+	if math.Abs(got-total) > 8*sd {
+		t.Errorf("request_time: the daemon counted %v, want %v within %.0f", got, total, 8*sd)
+	}
+	if a.Gauges["test.serve.flags_generation"] != 1 || a.Gauges["test.serve.generation"] != 1 {
+		t.Errorf("gauges %v", a.Gauges)
+	}
+	t.Logf("%v requests; daemon: request_time count %v (%d samples), %v lines", total, got, a.TimerSamples["test.serve.request_time"], a.Lines)
 }
