@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -140,5 +141,51 @@ func TestE2EAttackSplitByVariant(t *testing.T) {
 	code, stdout, stderr = perf(t, "compare", "--control", "A", "--treatment", "B", dir, "--gate", "p99<=+1ms")
 	if code != exitGate || !strings.Contains(stdout, dir+" [B]") {
 		t.Errorf("compare B against A: exit %d, want %d\n%s\n%s", code, exitGate, stdout, stderr)
+	}
+}
+
+// TestE2EAttackSplitByServeExperiment is the per-variant test against the
+// real perf serve: an experiment whose "slow" variant has a delay the test
+// sets, attacked with a user per key and split by the X-Variant member of
+// that experiment. The slow variant's p99 must be at least the delay, the
+// other's below it, and the split must match the flag's weights.
+func TestE2EAttackSplitByServeExperiment(t *testing.T) {
+	testenv.SkipUnderRace(t)
+	const delay = 15 * time.Millisecond
+	flagsPath := filepath.Join(t.TempDir(), "flags.json")
+	os.WriteFile(flagsPath, fmt.Appendf(nil, `{"flags": {"exp": {"state": "ENABLED", "defaultVariant": "fast",
+		"variants": {"fast": {"view": "compact"}, "slow": {"delay": %q}},
+		"targeting": {"fractional": [["fast", 70], ["slow", 30]]}}}}`, delay.String()), 0o644)
+	p := startServeProc(t, nil, "--data", t.TempDir(), "--seed", "1000", "--flags", flagsPath, "--user-header", "X-User-Id")
+	p.waitReady()
+	out := t.TempDir()
+	code, stdout, stderr := perf(t, "attack", "--url", p.publicURL+"/v1/items/{key}", "--keys", "uniform:1000",
+		"-H", "X-User-Id: {key}", "--split-by", "X-Variant:exp", "--rate", "300", "--duration", "3s",
+		"--out-dir", out, "--name", "experiment", "--max-lag", "1s",
+		"--slo", "p99[fast]<=10ms", "--slo", "p99[slow]<=10ms")
+	if code != exitGate {
+		t.Fatalf("exit %d, want %d (the SLO on the slow variant fails)\n%s\n%s", code, exitGate, stdout, stderr)
+	}
+	t.Logf("report:\n%s", stdout)
+	run := readRunJSON(t, onlyRunDir(t, out))
+	fast, slow := run.Variant("fast"), run.Variant("slow")
+	if fast == nil || slow == nil || len(run.Variants) != 2 || fast.Responses+slow.Responses != run.Responses() {
+		t.Fatalf("variants %+v, want fast and slow holding the run's %d responses", run.Variants, run.Responses())
+	}
+	ms := float64(delay) / 1e6
+	if slow.Latency.Service.P50 < ms || fast.Latency.Corrected.P99 >= ms {
+		t.Errorf("corrected p99 fast %.3fms slow %.3fms, service p50 slow %.3fms; want slow's at least the %v delay, fast's below it",
+			fast.Latency.Corrected.P99, slow.Latency.Corrected.P99, slow.Latency.Service.P50, delay)
+	}
+	// 900 users' keys drawn uniformly from 1000: the slow share is near
+	// the flag's 30%.
+	share := float64(slow.Responses) / float64(run.Responses())
+	if share < 0.2 || share > 0.4 {
+		t.Errorf("slow variant served %.0f%% of responses, want about 30%%", share*100)
+	}
+	// perf serve counted the same split.
+	served := promSamples(t, p.adminURL+"/metrics", "perf_serve_variant_requests_total")
+	if got := served[`{code="200",flag="exp",variant="slow"}`]; got != float64(slow.Responses) {
+		t.Errorf("perf serve counted %v slow responses, perf attack %d", got, slow.Responses)
 	}
 }
