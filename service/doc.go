@@ -58,6 +58,29 @@
 // it was read, and a file that does not parse or cannot be served never
 // replaces a good one.
 //
+// # Live upgrades and the drain
+//
+// The server itself does not fork: Options.Upgrade is the caller's (perf
+// serve passes tableflip's), and Server.Upgrade records and counts each
+// attempt for GET /upgrade and Prometheus. What the package owns is that
+// two generations can serve at once and that the old one drops nothing:
+// the store is opened read-only (StoreOptions.ReadOnly, bbolt's shared
+// lock), a Server without a store answers 503 until SetStore, and Run's
+// shutdown closes the listener, answers with Connection: close, lets idle
+// connections take a request already on its way for wireDrainSettle, then
+// closes them lingering (never with a reset), leaves a new connection its
+// first request for up to wireNewIdle as net/http does, and serves a
+// connection accepted as the drain began. Every response carries the
+// generation (GenerationHeader). Admin endpoints that change traffic
+// (POST /upgrade) need Options.ControlToken, compared in constant time.
+//
+// # StatsD
+//
+// With Options.StatsD, the public listener publishes counters per status
+// and per variant, sampled request timers and gauges through package
+// internal/statsd; every instrument is made at start or at a flags load, so
+// a request pays atomic adds and a non-blocking enqueue (statsd.go).
+//
 // The admin handler registers the net/http/pprof handlers on its own mux.
 // Importing net/http/pprof also registers them on http.DefaultServeMux; this
 // package never serves that mux, and the public listener routes by hand, so

@@ -106,6 +106,8 @@ Admin listener (--admin-addr, loopback by default):
   /debug/pprof/    pprof profiles (cpu, heap, mutex, block, goroutine, trace)
   /debug/host      one JSON sample of this host and process, for
                    'perf attack --target-host-metrics'
+  /upgrade         GET: generation, pid, the last live upgrade and why it
+                   failed; POST (control token): upgrade now
   /flags           the flags configuration in force (JSON): file, sha256,
                    generation, when loaded, the last failed reload
   /flags/evaluate?user=ID[&flag=KEY]
@@ -135,6 +137,26 @@ requests (perf_serve_flags_generation); a bad or deleted file leaves the last
 good configuration in force, logged and counted
 (perf_serve_flags_reloads_total{result="failure"}). deploy/flags.json is an
 example: an experiment and a toggle.
+
+Live upgrades: on SIGHUP, or POST /upgrade with the control token, perf serve
+starts the binary now at its path with the same arguments and hands it both
+listening sockets. The new generation opens the store read-only (both hold it
+at once), warms it, and only then accepts; the old one closes its listeners,
+answers with Connection: close, closes idle connections without a reset once
+a request on its way has had 100ms to arrive, and drains. --pid-file always
+names the generation that serves (systemd: ExecReload=/bin/kill -HUP $MAINPID
+with PIDFile=; see deploy/perf-serve.service). A new binary that fails to
+start or is not ready within --upgrade-timeout leaves the old one serving,
+logged and counted (perf_serve_upgrades_total). Every response carries
+X-Serve-Generation. Control endpoints need "Authorization: Bearer TOKEN"
+with the token of --control-token-file or PERF_CONTROL_TOKEN.
+
+StatsD (--statsd HOST:PORT): plain Etsy StatsD over UDP under --statsd-prefix:
+counters requests.<code> and variant.<flag>.<variant>.requests.<code>
+(exact), timers request_time and variant.<flag>.<variant>.request_time (ms,
+sampled at --statsd-sample-rate), gauges in_flight, generation and
+flags_generation. The request path never blocks on it; a full queue drops
+timer samples and counts them (perf_serve_statsd_dropped_total).
 
 The public listener is a lean HTTP/1.1 server (keep-alive, pipelining,
 HTTP/1.0, HEAD), not Go's net/http, so a read costs about what a net/http
@@ -176,6 +198,10 @@ PERF_READ_TIMEOUT; a flag on the command line wins over the environment.`,
   perf serve --seed 100000 --flags deploy/flags.json --user-header X-User-Id
   curl -si -H 'X-User-Id: 42' localhost:8080/v1/items/1 | grep X-Variant
   curl -s 'localhost:6060/flags/evaluate?user=42'
+
+  # a live upgrade to the binary now at this path
+  perf serve --seed 100000 --pid-file /run/perf-serve.pid &
+  kill -HUP "$(cat /run/perf-serve.pid)"
 
   curl -s localhost:8080/v1/items/42
   curl -s localhost:6060/metrics | grep perf_serve_requests_total`,
