@@ -59,6 +59,7 @@ func TestUpgradeEndpointNeedsTheToken(t *testing.T) {
 		t.Errorf("upgrade: %d %s", code, body)
 	}
 	_, body = do(t, http.MethodGet, adm.URL+"/upgrade")
+	st1 = upgradeStatus{}
 	if err := json.Unmarshal(body, &st1); err != nil || st1.Attempts != 2 || st1.LastError != "" || !st1.Upgraded {
 		t.Errorf("GET /upgrade after a success: %s", body)
 	}
