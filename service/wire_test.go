@@ -314,7 +314,9 @@ func TestWireReadTimeoutBody(t *testing.T) {
 }
 
 // TestWireShutdownClosesIdle checks that a shutdown closes idle keep-alive
-// connections at once instead of waiting out the grace.
+// connections, once a request on its way has had wireDrainSettle to arrive,
+// and a new connection that never sends anything once it is wireNewIdle
+// old (as net/http's Shutdown does), instead of waiting out the grace.
 func TestWireShutdownClosesIdle(t *testing.T) {
 	st := seededStore(t, 10, 100)
 	srv := New(st, Options{ShutdownGrace: time.Minute})
