@@ -428,7 +428,9 @@ func benchWire(b *testing.B, depth int) {
 // pipeline each saw.
 func TestWireIdleConnectionsHoldLittle(t *testing.T) {
 	st := seededStore(t, 200, DefaultValueSize)
-	_, pub, _ := startServer(t, st, Options{ErrorLog: log.New(io.Discard, "", 0)})
+	// The connections are dialed first and used one by one: on a busy
+	// machine the last may wait longer than the default header timeout.
+	_, pub, _ := startServer(t, st, Options{ReadHeaderTimeout: time.Minute, ErrorLog: log.New(io.Discard, "", 0)})
 	heap := func() uint64 {
 		runtime.GC()
 		runtime.GC() // twice: a sync.Pool keeps its victims through one
