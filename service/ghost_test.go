@@ -306,35 +306,33 @@ func TestGhostOfferAllocs(t *testing.T) {
 }
 
 // BenchmarkGhostOffer measures what ghost mode adds to a read on the
-// request path: "skip" for a read not picked, "ghost" for one picked (a
-// CRC-32C of a 1 KiB body and a copy into the queue, drained by a
-// goroutine as workers would).
+// request path: "skip" for a read not picked (a random number), "queue"
+// for one picked and queued (a CRC-32C of a 1 KiB body and a copy into the
+// queue, emptied with the timer stopped), "drop" for one picked when the
+// queue is full.
 func BenchmarkGhostOffer(b *testing.B) {
 	resp, _ := AppendDocument([]byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1024\r\n\r\n"), 7, 1024)
 	path, user := []byte(ItemsPath+"7"), []byte("user-7")
 	for _, tc := range []struct {
 		name  string
 		share float64
-	}{{"skip", 1e-9}, {"ghost", 100}} {
+		drain bool
+	}{{"skip", 1e-9, true}, {"queue", 100, true}, {"drop", 100, false}} {
 		b.Run(tc.name, func(b *testing.B) {
 			srv := New(nil, Options{Candidate: "http://127.0.0.1:9", GhostShare: tc.share, GhostQueue: 1 << 12})
 			g := srv.ghost
-			stop := make(chan struct{})
-			go func() {
-				for {
-					select {
-					case <-g.queue:
-					case <-stop:
-						return
-					}
-				}
-			}()
 			b.ReportAllocs()
 			for b.Loop() {
+				if len(g.queue) == cap(g.queue) && tc.drain {
+					b.StopTimer()
+					for len(g.queue) > 0 {
+						<-g.queue
+					}
+					b.StartTimer()
+				}
 				g.offer(getMethod, path, user, 200, resp)
 			}
-			close(stop)
-			b.ReportMetric(float64(g.dropped.Load())/float64(b.N), "dropped/op")
+			b.ReportMetric(float64(g.queued.Load())/float64(b.N), "queued/op")
 		})
 	}
 }
