@@ -113,6 +113,7 @@ func TestServeGhostMismatchShare(t *testing.T) {
 	st := ghostSettled(t, p.adminURL)
 	r := st.Requests
 	n := r["match"] + r["mismatch"]
+	t.Logf("ghost %v, baseline %+v, %s", r, st.Baseline, st.Verdict.Says)
 	// 800 reads; a tenth of uniform ids end in 3: sd of the count about
 	// 8.5, so 6 sds either way.
 	if r["dropped"] != 0 || r["candidate_error"] != 0 || n != 800 || math.Abs(float64(r["mismatch"])-80) > 51 {
