@@ -189,3 +189,34 @@ func TestE2EServeGhostStalledCandidate(t *testing.T) {
 		t.Errorf("last ghost error %q: want a timeout", st.LastError)
 	}
 }
+
+// TestServeGhostSameVersionWithVariants ghosts every read from one perf
+// serve to another serving the same store and flags (deploy/flags.json:
+// half the users get a compact document, a tenth an ETag): the user id
+// goes to the candidate with each read, so each user gets the same
+// variant from both and every read matches, ETag and all.
+func TestServeGhostSameVersionWithVariants(t *testing.T) {
+	flags := []string{"--seed", "1000", "--flags", "../../deploy/flags.json", "--user-header", "X-User-Id"}
+	cand := startServeProc(t, nil, append([]string{"--data", t.TempDir()}, flags...)...)
+	cand.waitReady()
+	p := startServeProc(t, nil, append([]string{"--data", t.TempDir(), "--candidate", cand.publicURL, "--ghost-share", "50"}, flags...)...)
+	p.waitReady()
+	attackRun(t, t.TempDir(), "--url", p.publicURL+"/v1/items/{key}", "--keys", "uniform:1000",
+		"-H", "X-User-Id: {key}", "--rate", "300", "--duration", "2s")
+	st := ghostSettled(t, p.adminURL)
+	r := st.Requests
+	t.Logf("ghost %v, baseline %+v, %s", r, st.Baseline, st.Verdict.Says)
+	// 600 reads at 50%: sd 12.2, so 6 sds either way.
+	if n := r["match"]; r["mismatch"] != 0 || r["candidate_error"] != 0 || r["dropped"] != 0 || n < 300-74 || n > 300+74 {
+		t.Errorf("requests %v, examples %+v: want about 300 matches and nothing else", r, st.Mismatches)
+	}
+	if st.Verdict.ExceedsBaseline || st.Baseline.Mismatch != 0 {
+		t.Errorf("baseline %+v, verdict %+v: want no mismatch, within noise", st.Baseline, st.Verdict)
+	}
+	// The candidate served those users their variants: both halves of the
+	// experiment.
+	served := promSamples(t, cand.adminURL+"/metrics", "perf_serve_variant_requests_total")
+	if served[`{code="200",flag="doc-view",variant="compact"}`] == 0 || served[`{code="200",flag="doc-view",variant="full"}`] == 0 {
+		t.Errorf("the candidate served variants %v: want both doc views", served)
+	}
+}
