@@ -417,3 +417,29 @@ func TestGhostVerdict(t *testing.T) {
 		t.Errorf("10 comparisons: %+v, want no verdict yet", v)
 	}
 }
+
+// FuzzParseCandidate: what ParseCandidate accepts, net/http can send to as
+// it is, at the same host and an explicit port, with the item path
+// appended; and it accepts its own answer unchanged.
+func FuzzParseCandidate(f *testing.F) {
+	f.Fuzz(func(t *testing.T, s string) {
+		base, err := ParseCandidate(s)
+		if err != nil {
+			if !errors.Is(err, ErrCandidate) || !strings.Contains(err.Error(), strconv.Quote(s)) {
+				t.Fatalf("ParseCandidate(%q): %v: want ErrCandidate naming the input", s, err)
+			}
+			return
+		}
+		req, err := http.NewRequest(http.MethodGet, base+ItemsPath+"1", nil)
+		if err != nil {
+			t.Fatalf("ParseCandidate(%q) = %q, which net/http cannot send to: %v", s, base, err)
+		}
+		port, perr := strconv.ParseUint(req.URL.Port(), 10, 16)
+		if req.URL.Scheme != "http" || req.URL.Hostname() == "" || perr != nil || port == 0 || req.URL.Path != ItemsPath+"1" {
+			t.Fatalf("ParseCandidate(%q) = %q: net/http reads scheme %q host %q port %q path %q", s, base, req.URL.Scheme, req.URL.Hostname(), req.URL.Port(), req.URL.Path)
+		}
+		if again, err := ParseCandidate(base); again != base || err != nil {
+			t.Fatalf("ParseCandidate(%q) = %q, but ParseCandidate of that = %q, %v", s, base, again, err)
+		}
+	})
+}
