@@ -12,7 +12,8 @@
 // relative to a base run (ParseBound; package compare checks those).
 // ValuesAtPercentiles is the one percentile rule, the reference Java
 // HdrHistogram's, used for run.json, the timeline, the live progress and
-// the plots. Headline says a run's verdict in words.
+// the plots (it lives in package internal/percentile, so that package
+// service uses it too). Headline says a run's verdict in words.
 //
 // A run may be split by a response header into variants (Variant,
 // Tally.Variants): each variant's responses have their own corrected and

@@ -81,6 +81,41 @@
 // internal/statsd; every instrument is made at start or at a flags load, so
 // a request pays atomic adds and a non-blocking enqueue (statsd.go).
 //
+// # Ghost mode
+//
+// With Options.Candidate (the new version's base URL, which ramp-up uses
+// too) and Options.GhostShare, that percentage of item reads is also sent
+// to the candidate, off the request path (ghost.go). A read is picked with
+// the runtime's per-thread random numbers (math/rand/v2: no lock, no
+// allocation), so the share holds whatever the pattern of paths on a
+// connection. For a picked read, the request path computes the CRC-32C of
+// the body respond appended and copies a fixed-size record (method, path,
+// user id, status, hash, first bytes of the body) into a bounded channel
+// with a non-blocking send: a full queue drops the read and counts it. A
+// read not picked costs one random number; none allocates
+// (TestGhostOfferAllocs, BenchmarkGhostOffer). The user always gets the
+// primary's answer, and the primary never waits for the candidate.
+//
+// Options.GhostWorkers goroutines, started by Run and stopped with it,
+// send each record's read to the candidate with the same user id (the
+// UserHeader, else the UserCookie) through a net/http client with
+// GhostTimeout and one connection per worker at most; they read the body,
+// hash it and compare status and hash only: headers are not compared, as
+// X-Serve-Generation, X-Variant and ETag may differ between versions
+// without the answer doing so. The results are counted as match, mismatch,
+// candidate_error (a transport error or timeout) and dropped, and the
+// candidate's latency goes into a Prometheus histogram and an
+// HdrHistogram read by the one percentile rule (internal/percentile).
+//
+// The baseline: Options.GhostBaseline percent of the ghosted reads are
+// read again by the worker from this server's own store, with the
+// variants the user gets now, and compared with the primary's first
+// answer. What differs there (a flags reload in between, a store swapped)
+// is noise, and GhostStatus (GET /ghost) says whether the candidate's
+// mismatch rate exceeds the baseline's beyond it: a one-sided
+// two-proportion z test, at z >= 3, once each side has 30 comparisons. It
+// keeps the last ten mismatching reads for a person to look at.
+//
 // The admin handler registers the net/http/pprof handlers on its own mux.
 // Importing net/http/pprof also registers them on http.DefaultServeMux; this
 // package never serves that mux, and the public listener routes by hand, so

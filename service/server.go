@@ -107,6 +107,20 @@ type Options struct {
 	// collide with the built-in ones; New panics, as http.ServeMux.Handle
 	// does, when it does.
 	AdminHandlers map[string]http.Handler
+
+	// Candidate is the base URL (http://host:port) of the new version
+	// that a live rollout sends traffic to: ghost mode mirrors reads to it
+	// (see ghost.go).
+	Candidate string
+	// Ghost mode (ghost.go): GhostShare is the percentage (0 to 100) of
+	// item reads also sent to Candidate and compared; 0 is off.
+	// GhostBaseline is the percentage of those also read again from this
+	// server's store, for the noise baseline (negative: none; 0 means
+	// DefaultGhostBaseline). GhostWorkers, GhostQueue and GhostTimeout
+	// bound the mirroring; 0 means their Default values.
+	GhostShare, GhostBaseline float64
+	GhostWorkers, GhostQueue  int
+	GhostTimeout              time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -123,6 +137,20 @@ func (o Options) withDefaults() Options {
 	o.Generation = max(o.Generation, 1)
 	if o.MaxHeaderBytes <= 0 {
 		o.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	// Ghost mode.
+	def(&o.GhostTimeout, DefaultGhostTimeout)
+	if o.GhostWorkers <= 0 {
+		o.GhostWorkers = DefaultGhostWorkers
+	}
+	if o.GhostQueue <= 0 {
+		o.GhostQueue = DefaultGhostQueue
+	}
+	switch {
+	case o.GhostBaseline == 0:
+		o.GhostBaseline = DefaultGhostBaseline
+	case o.GhostBaseline < 0:
+		o.GhostBaseline = 0
 	}
 	return o
 }
@@ -150,6 +178,9 @@ type Server struct {
 	reload reloadState
 
 	upgrade upgradeState
+
+	// ghost mirrors reads to Options.Candidate; nil when ghost mode is off.
+	ghost *ghost
 }
 
 // dateLine is the Date header line, CRLF included, of one second.
@@ -213,6 +244,7 @@ func New(st *Store, opts Options) *Server {
 	if st != nil {
 		s.store.Store(st)
 	}
+	s.ghost = newGhost(s)
 	s.admin = s.adminMux()
 	return s
 }
@@ -272,6 +304,7 @@ func (s *Server) adminMux() http.Handler {
 	mux.HandleFunc("POST /upgrade", s.handleUpgrade)
 	mux.HandleFunc("GET /flags", s.handleFlags)
 	mux.HandleFunc("GET /flags/evaluate", s.handleEvaluate)
+	mux.HandleFunc("GET /ghost", s.handleGhost)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
 		Registry:          s.metrics.reg,
 		EnableOpenMetrics: true,
@@ -415,6 +448,11 @@ func appendCanned(dst []byte, code int, b cannedBody, head bool, extra []byte) [
 // deadlines). The admin listener is a net/http server.
 func (s *Server) Run(ctx context.Context, publicLn, adminLn net.Listener) error {
 	o := s.opts
+	if s.ghost != nil && s.ghost.err != nil {
+		publicLn.Close()
+		adminLn.Close()
+		return s.ghost.err
+	}
 	public := newWire(s, publicLn)
 	admin := &http.Server{
 		Handler:           s.admin,
@@ -428,6 +466,15 @@ func (s *Server) Run(ctx context.Context, publicLn, adminLn net.Listener) error 
 		ErrorLog:       o.ErrorLog,
 	}
 	errc := make(chan error, 2)
+	// Ghost workers: they stop when ctx is done or Run returns, and Run
+	// waits for them.
+	ghostCtx, stopGhost := context.WithCancel(ctx)
+	ghostDone := make(chan struct{})
+	if g := s.ghost; g != nil {
+		go func() { defer close(ghostDone); g.run(ghostCtx) }()
+	} else {
+		close(ghostDone)
+	}
 	go func() {
 		if err := public.serve(); err != nil {
 			errc <- fmt.Errorf("serve public on %s: %w", publicLn.Addr(), err)
@@ -466,5 +513,7 @@ func (s *Server) Run(ctx context.Context, publicLn, adminLn net.Listener) error 
 			first = err
 		}
 	}
+	stopGhost()
+	<-ghostDone
 	return first
 }

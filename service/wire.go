@@ -315,7 +315,12 @@ func (c *wireConn) serve() {
 			time.Sleep(e.delay)
 		}
 		var code int
+		mark := len(c.out)
 		c.out, code = s.respond(c.out, r.Method, r.Path, c.headers(start, closing, r.KeepAlive, c.sel), e)
+		if s.ghost != nil {
+			// Ghost mode: maybe mirror this read (ghost.go); never waits.
+			s.ghost.offer(r.Method, r.Path, r.Captured, code, c.out[mark:])
+		}
 		last = time.Now()
 		d := last.Sub(start)
 		m.observe(code, d)

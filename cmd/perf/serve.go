@@ -63,6 +63,13 @@ type serveOptions struct {
 	UserHeader string
 	UserCookie string
 
+	// Candidate is the new version's base URL (--candidate), for ghost
+	// mode and ramp-up.
+	Candidate string
+	// Ghost mode (serve_ghost.go).
+	GhostShare    float64
+	GhostBaseline float64
+
 	MutexProfileFraction int
 	BlockProfileRate     int
 	GCPercent            int
@@ -112,6 +119,8 @@ Admin listener (--admin-addr, loopback by default):
                    generation, when loaded, the last failed reload
   /flags/evaluate?user=ID[&flag=KEY]
                    the variant of each flag that user gets, and why
+  /ghost           ghost mode (JSON): counts, rates, candidate latency,
+                   baseline, verdict, the last mismatching reads
 The public listener never serves metrics or pprof.
 
 Feature toggles and A/B experiments (--flags FILE): a flagd flag-definition
@@ -158,6 +167,20 @@ sampled at --statsd-sample-rate), gauges in_flight, generation and
 flags_generation. The request path never blocks on it; a full queue drops
 timer samples and counts them (perf_serve_statsd_dropped_total).
 
+Ghost traffic (--candidate http://host:port --ghost-share PERCENT): that share
+of item reads, picked at random per read, is also sent to the candidate (the
+new version, another perf serve) by a few background workers, with the same
+user id; the user always gets this server's answer, which never waits for the
+candidate. Only the status and a CRC-32C of the body are compared, not the
+headers (X-Variant, ETag and X-Serve-Generation may differ). --ghost-baseline
+PERCENT of the ghosted reads are also read again from this server's own store,
+so noise (answers that differ between two reads of the same item) is measured
+and the candidate is judged against it. A full queue drops ghost reads and
+counts them; a slow candidate costs the users nothing. GET /ghost and
+perf_serve_ghost_requests_total{result="match|mismatch|candidate_error|dropped"},
+perf_serve_ghost_baseline_total{result} and
+perf_serve_ghost_candidate_duration_seconds show the comparison.
+
 The public listener is a lean HTTP/1.1 server (keep-alive, pipelining,
 HTTP/1.0, HEAD), not Go's net/http, so a read costs about what a net/http
 hello-world does. The timeouts mean what net/http's do: --read-header-timeout
@@ -203,6 +226,10 @@ PERF_READ_TIMEOUT; a flag on the command line wins over the environment.`,
   perf serve --seed 100000 --pid-file /run/perf-serve.pid &
   kill -HUP "$(cat /run/perf-serve.pid)"
 
+  # mirror 5% of reads to a candidate and compare its answers
+  perf serve --seed 100000 --candidate http://10.0.0.7:8080 --ghost-share 5
+  curl -s localhost:6060/ghost
+
   curl -s localhost:8080/v1/items/42
   curl -s localhost:6060/metrics | grep perf_serve_requests_total`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -243,6 +270,8 @@ PERF_READ_TIMEOUT; a flag on the command line wins over the environment.`,
 	f.DurationVar(&opts.FlagsPoll, "flags-poll", 0, "read the --flags file every DURATION instead of watching its directory (for file systems without inotify); 0: watch, polling every 2s only if watching fails")
 	f.StringVar(&opts.UserHeader, "user-header", "", "request header holding the user id that --flags buckets users by, e.g. X-User-Id")
 	f.StringVar(&opts.UserCookie, "user-cookie", "", "cookie holding the user id, when the request has no --user-header")
+	f.StringVar(&opts.Candidate, "candidate", "", "base URL of the new version, http://host:port (another perf serve), for ghost mode")
+	addGhostFlags(f, opts)
 	f.IntVar(&opts.MutexProfileFraction, "mutex-profile-fraction", 10, "report 1 in N mutex contention events in /debug/pprof/mutex (0: off)")
 	f.IntVar(&opts.BlockProfileRate, "block-profile-rate", 100000, "sample one blocking event per N nanoseconds blocked in /debug/pprof/block (0: off)")
 	return cmd
@@ -349,6 +378,9 @@ func (o *serveOptions) validate() error {
 	}
 	if o.FlagsPoll < 0 {
 		return fmt.Errorf("--flags-poll %v: want 0 (watch) or a positive duration such as 2s", o.FlagsPoll)
+	}
+	if err := o.validateGhost(); err != nil {
+		return err
 	}
 	if o.MutexProfileFraction < 0 {
 		return fmt.Errorf("--mutex-profile-fraction %d: want 0 (off) or more", o.MutexProfileFraction)
@@ -487,6 +519,9 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		},
 		UserHeader:    opts.UserHeader,
 		UserCookie:    opts.UserCookie,
+		Candidate:     opts.Candidate,
+		GhostShare:    opts.GhostShare,
+		GhostBaseline: ghostBaseline(opts.GhostBaseline),
 		ErrorLog:      log.New(stderr, "http: ", 0),
 		AdminHandlers: map[string]http.Handler{hostmetrics.Path: hostmetrics.Handler()},
 	})
@@ -526,6 +561,7 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	logf("admin listening on http://%s", adminLn.Addr())
 	logf("generation %d, pid %d", gen, os.Getpid())
 	logTuning(opts.TuningRoot, logf)
+	logGhost(opts, logf)
 	if flagCfg != nil {
 		logf("flags: %s: %d flags, sha256 %.12s, users by %s", opts.Flags, len(flagCfg.Flags()), flagCfg.Hash(), userSource(opts))
 		watched := make(chan struct{})
