@@ -150,6 +150,9 @@ type Server struct {
 	reload reloadState
 
 	upgrade upgradeState
+
+	// rollout is the ramp-up to a candidate, nil without one (rollout.go).
+	rollout atomic.Pointer[rollout]
 }
 
 // dateLine is the Date header line, CRLF included, of one second.
@@ -270,6 +273,7 @@ func (s *Server) adminMux() http.Handler {
 	})
 	mux.HandleFunc("GET /upgrade", s.handleUpgradeStatus)
 	mux.HandleFunc("POST /upgrade", s.handleUpgrade)
+	s.rolloutRoutes(mux)
 	mux.HandleFunc("GET /flags", s.handleFlags)
 	mux.HandleFunc("GET /flags/evaluate", s.handleEvaluate)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{

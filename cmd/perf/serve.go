@@ -63,6 +63,9 @@ type serveOptions struct {
 	UserHeader string
 	UserCookie string
 
+	Candidate      string
+	rolloutOptions // serve_rollout.go
+
 	MutexProfileFraction int
 	BlockProfileRate     int
 	GCPercent            int
@@ -213,6 +216,9 @@ PERF_READ_TIMEOUT; a flag on the command line wins over the environment.`,
 			if err := opts.validate(); err != nil {
 				return usageErr(err)
 			}
+			if err := opts.validateRollout(cmd.Flags().Changed); err != nil {
+				return usageErr(err)
+			}
 			opts.Stderr = cmd.ErrOrStderr()
 			return runServe(cmd.Context(), opts)
 		},
@@ -243,8 +249,11 @@ PERF_READ_TIMEOUT; a flag on the command line wins over the environment.`,
 	f.DurationVar(&opts.FlagsPoll, "flags-poll", 0, "read the --flags file every DURATION instead of watching its directory (for file systems without inotify); 0: watch, polling every 2s only if watching fails")
 	f.StringVar(&opts.UserHeader, "user-header", "", "request header holding the user id that --flags buckets users by, e.g. X-User-Id")
 	f.StringVar(&opts.UserCookie, "user-cookie", "", "cookie holding the user id, when the request has no --user-header")
+	f.StringVar(&opts.Candidate, "candidate", "", "base URL of the candidate version (another perf serve), for ghost traffic and ramp-up")
+	addRolloutFlags(f, &opts.rolloutOptions)
 	f.IntVar(&opts.MutexProfileFraction, "mutex-profile-fraction", 10, "report 1 in N mutex contention events in /debug/pprof/mutex (0: off)")
 	f.IntVar(&opts.BlockProfileRate, "block-profile-rate", 100000, "sample one blocking event per N nanoseconds blocked in /debug/pprof/block (0: off)")
+	cmd.AddCommand(newServeRolloutCmd())
 	return cmd
 }
 
@@ -335,8 +344,8 @@ func (o *serveOptions) validate() error {
 	if o.UserCookie != "" && !isToken(o.UserCookie) {
 		return fmt.Errorf("--user-cookie %q: want a cookie name such as uid", o.UserCookie)
 	}
-	if (o.UserHeader != "" || o.UserCookie != "") && o.Flags == "" {
-		return errors.New("--user-header and --user-cookie choose users for --flags: give --flags FILE too")
+	if (o.UserHeader != "" || o.UserCookie != "") && o.Flags == "" && o.Rollout == "" {
+		return errors.New("--user-header and --user-cookie choose users for --flags and --rollout: give --flags FILE or --rollout STEPS too")
 	}
 	if o.StatsD == "" && (o.StatsDPrefix != "perf.serve" || o.StatsDSampleRate != 0.1 || o.StatsDInterval != time.Second) {
 		return errors.New("--statsd-prefix, --statsd-sample-rate and --statsd-interval set how perf serve publishes to StatsD: give --statsd HOST:PORT too")
@@ -571,6 +580,7 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		}
 		logf("ready: store %s holds %d items of %d bytes (generation %d, pid %d)", st.Path(), st.Count(), st.ValueSize(), gen, os.Getpid())
 	}
+	defer startRollout(runCtx, srv, opts, gen, logf)()
 
 	why := "signal"
 wait:

@@ -1,0 +1,691 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/perf-tools/perf/internal/http1"
+	"github.com/perf-tools/perf/results"
+	"github.com/perf-tools/perf/service/flags"
+)
+
+// Rollout defaults.
+const (
+	// DefaultRolloutFailures is how many gate failures in a row roll a
+	// rollout back: one, because every hold at a failing weight costs real
+	// users, and a flaky gate is better fixed with a longer hold.
+	DefaultRolloutFailures = 1
+	// DefaultCandidateTimeout bounds one request to the candidate, from
+	// sending it to the last byte of its answer.
+	DefaultCandidateTimeout = time.Second
+	// DefaultCandidateConns bounds the connections to the candidate; a
+	// request that finds them all busy waits for one, within its timeout.
+	DefaultCandidateConns = 256
+)
+
+// RolloutFlagKey is the flag key the rollout's sticky buckets hash with the
+// user id (flagd's MurmurHash3 of key + user id, package flags): a user's
+// place in the rollout is independent of the experiments' buckets.
+const RolloutFlagKey = "perf-serve-rollout"
+
+// VersionHeader is the response header that says the candidate answered:
+// "X-Serve-Version: candidate". The primary's own answers do not carry it.
+const VersionHeader = "X-Serve-Version"
+
+// maxCandidateBody bounds the body of a candidate's answer.
+const maxCandidateBody = MaxValueSize + 64<<10
+
+// Rollout states, as GET /rollout and perf_serve_rollout_state name them.
+const (
+	// RolloutRunning: the current step holds; a passed gate advances.
+	RolloutRunning = "running"
+	// RolloutPaused: the weight stays; gates are still judged and a
+	// failure still rolls back, but a pass does not advance.
+	RolloutPaused = "paused"
+	// RolloutPassed: the last step's gate passed; the weight stays at the
+	// last step's until promote or abort.
+	RolloutPassed = "passed"
+	// RolloutPromoting: a live upgrade to the candidate's binary is under
+	// way; gates are not judged.
+	RolloutPromoting = "promoting"
+	// RolloutPromoted: the live upgrade succeeded; the new generation
+	// serves every user itself and this one drains.
+	RolloutPromoted = "promoted"
+	// RolloutRolledBack: a gate failed Rollout.Failures times in a row;
+	// the weight is 0 and the rollout is over.
+	RolloutRolledBack = "rolled back"
+	// RolloutAborted: an operator aborted; the weight is 0 and the
+	// rollout is over.
+	RolloutAborted = "aborted"
+)
+
+var rolloutStates = []string{RolloutRunning, RolloutPaused, RolloutPassed, RolloutPromoting, RolloutPromoted, RolloutRolledBack, RolloutAborted}
+
+// Verdicts of a hold.
+const (
+	VerdictPass      = "pass"
+	VerdictFail      = "fail"
+	VerdictNoTraffic = "no traffic"
+)
+
+// Rollout configures a ramp-up (Server.RunRollout).
+type Rollout struct {
+	// Candidate is the base URL (http://host:port) of the candidate
+	// version, another perf serve.
+	Candidate string
+	// Steps are the weights and holds (ParseRolloutSteps).
+	Steps []RolloutStep
+	// SLOs are the gate of every step (results.ParseSLOs, checked by
+	// CheckRolloutSLOs), judged on the candidate's latency and errors over
+	// each hold.
+	SLOs []results.Bound
+	// Failures is how many gate failures in a row roll back; 0 means
+	// DefaultRolloutFailures.
+	Failures int
+	// Timeout bounds a request to the candidate; 0 means
+	// DefaultCandidateTimeout.
+	Timeout time.Duration
+	// MaxConns bounds the connections to the candidate; 0 means
+	// DefaultCandidateConns.
+	MaxConns int
+	// Promote is what POST /rollout/promote calls once the gates are done
+	// with: nil means Server.Upgrade, a live upgrade to the binary now at
+	// this binary's path. It returns once the new generation is ready, or
+	// why it is not (this process keeps serving).
+	Promote func() error
+}
+
+// Errors of a rollout's configuration and control.
+var (
+	// ErrRolloutRunning: the server has a rollout already.
+	ErrRolloutRunning = errors.New("this server has a rollout already")
+	// ErrRolloutState: the control request does not apply to the
+	// rollout's state (resume a rolled-back rollout, say).
+	ErrRolloutState = errors.New("not in this rollout state")
+)
+
+// CheckRolloutSLOs makes sure every bound can judge a candidate's hold:
+// absolute bounds on its latency (p50 ... max, mean) and errors (a count or
+// a percentage). A rate would judge the weight, not the candidate, and
+// variants belong to perf attack --split-by.
+func CheckRolloutSLOs(slos []results.Bound) error {
+	for _, b := range slos {
+		switch {
+		case b.Relative:
+			return fmt.Errorf("rollout SLO %q: a relative bound needs a base run: want an absolute one such as p99<=25ms or errors<=0.1%%", b.Expr)
+		case b.Variant != "":
+			return fmt.Errorf("rollout SLO %q bounds a variant: want a bound on the candidate's own latency or errors, such as p99<=25ms", b.Expr)
+		case b.Metric == "rate":
+			return fmt.Errorf("rollout SLO %q bounds the rate, which the weight sets, not the candidate: want a bound on latency or errors, such as p99<=25ms or errors<=0.1%%", b.Expr)
+		}
+	}
+	return nil
+}
+
+// checkCandidateURL makes sure u is an http base URL with a host and
+// nothing after the path.
+func checkCandidateURL(u string) (string, error) {
+	p, err := url.Parse(u)
+	if err != nil || p.Scheme != "http" || p.Host == "" || p.RawQuery != "" || p.Fragment != "" || p.User != nil {
+		return "", fmt.Errorf("candidate %q: want a base URL such as http://10.0.0.7:8080", u)
+	}
+	return strings.TrimSuffix(u, "/"), nil
+}
+
+// RolloutHold is one judged hold of a rollout step, as GET /rollout shows
+// it. Latencies are the candidate's, from the primary's request to the last
+// byte of the candidate's answer, in milliseconds; a request counts in the
+// hold in which its answer (or failure) came.
+type RolloutHold struct {
+	Step      int       `json:"step"`
+	Weight    int       `json:"weight_percent"`
+	StartedAt time.Time `json:"started_at"`
+	EndedAt   time.Time `json:"ended_at"`
+	// Holds counts the holds this entry stands for: consecutive holds
+	// without candidate traffic at one step are one entry.
+	Holds    int   `json:"holds"`
+	Requests int64 `json:"candidate_requests"`
+	// Errors counts failed candidate requests: no answer (timeout,
+	// transport) or a status outside 2xx and 3xx.
+	Errors   int64   `json:"candidate_errors"`
+	Timeouts int64   `json:"candidate_timeouts"`
+	P50      float64 `json:"candidate_p50_ms"`
+	P99      float64 `json:"candidate_p99_ms"`
+	Max      float64 `json:"candidate_max_ms"`
+	// PrimaryUsers counts item reads with a user id that stayed on the
+	// primary; NoUser those without a user id, which always do.
+	PrimaryUsers int64             `json:"primary_user_requests"`
+	NoUser       int64             `json:"requests_without_user"`
+	Verdict      string            `json:"verdict"`
+	SLO          []results.Verdict `json:"slo,omitempty"`
+	// Note says what the verdict did: advanced, rolled back, held again.
+	Note string `json:"note,omitempty"`
+}
+
+// RolloutStatus is what GET /rollout answers.
+type RolloutStatus struct {
+	State     string `json:"state"`
+	Reason    string `json:"reason,omitempty"`
+	Candidate string `json:"candidate"`
+	// Step is the current step, from 1.
+	Step          int           `json:"step"`
+	Steps         []string      `json:"steps"`
+	Weight        int           `json:"weight_percent"`
+	HoldStartedAt time.Time     `json:"hold_started_at"`
+	SLO           []string      `json:"slo"`
+	Failures      int           `json:"consecutive_failures"`
+	RollBackAfter int           `json:"failures_to_roll_back"`
+	PromoteError  string        `json:"promote_error,omitempty"`
+	History       []RolloutHold `json:"history"`
+}
+
+// rollout is a Server's ramp-up.
+type rollout struct {
+	s      *Server
+	cfg    Rollout
+	base   string
+	client *http.Client
+	logf   func(string, ...any)
+	// userHeader is the header the user id goes to the candidate in, or
+	// the cookie when it is empty.
+	userHeader, userCookie string
+
+	// assign is the sticky-bucket flag of the current weight, nil at 0;
+	// candidate is its variant index for the candidate.
+	assign    atomic.Pointer[flags.Flag]
+	candidate int
+	win       atomic.Pointer[rolloutWindow]
+	wake      chan struct{}
+
+	mu          sync.Mutex
+	state       string
+	reason      string
+	step        int
+	weight      int
+	failures    int
+	promoteErr  string
+	history     []RolloutHold
+	promoteFunc func() error
+	metrics     rolloutMetrics
+}
+
+// rolloutWindow is what the candidate did during one hold.
+type rolloutWindow struct {
+	start time.Time
+
+	mu        sync.Mutex
+	hist      *hdrhistogram.Histogram
+	requests  int64
+	errors    int64
+	timeouts  int64
+	transport int64
+
+	primaryUsers, noUser atomic.Int64
+}
+
+func newWindow(now time.Time) *rolloutWindow {
+	return &rolloutWindow{start: now, hist: results.NewHistogram()}
+}
+
+// rolloutMetrics are a rollout's Prometheus instruments.
+type rolloutMetrics struct {
+	gates     *prometheus.CounterVec
+	requests  *prometheus.CounterVec
+	failures  *prometheus.CounterVec
+	errors    prometheus.Counter
+	latency   prometheus.Histogram
+	byCode    sync.Map // int -> prometheus.Counter
+	timeouts  prometheus.Counter
+	transport prometheus.Counter
+}
+
+// RunRollout ramps traffic up to the candidate by cfg's steps until the
+// rollout is over (passed and promoted, rolled back or aborted) or ctx is
+// done, and returns nil then; it returns at once with an error when cfg is
+// not valid or the server has a rollout already. logf, if not nil, is told
+// about every verdict and change of state. The admin listener serves GET
+// /rollout and the control endpoints from the start.
+//
+// Users are assigned by sticky buckets (RolloutFlagKey, Options.UserHeader
+// or UserCookie); an item read of an assigned user is proxied to the
+// candidate, requests without a user id stay on the primary. The rollout's
+// state outlives RunRollout: GET /rollout shows how it ended, and the
+// weight stays where it was (0 after a rollback or an abort).
+func (s *Server) RunRollout(ctx context.Context, cfg Rollout, logf func(string, ...any)) error {
+	ro, err := s.newRollout(cfg, logf)
+	if err != nil {
+		return err
+	}
+	if !s.rollout.CompareAndSwap(nil, ro) {
+		return ErrRolloutRunning
+	}
+	ro.registerMetrics(s.metrics.reg)
+	ro.logf("rollout: to %s in %d steps (%s), gate %s, rolled back after %d failure(s) in a row",
+		ro.base, len(cfg.Steps), strings.Join(stepStrings(cfg.Steps), ","), strings.Join(sloStrings(cfg.SLOs), ", "), ro.cfg.Failures)
+	ro.mu.Lock()
+	ro.setWeightLocked(cfg.Steps[0].Weight)
+	ro.mu.Unlock()
+	ro.logf("rollout: step 1 of %d: %d%% of users to the candidate for %v", len(cfg.Steps), cfg.Steps[0].Weight, cfg.Steps[0].Hold)
+	for {
+		ro.mu.Lock()
+		if ro.over() {
+			ro.mu.Unlock()
+			return nil
+		}
+		hold := ro.cfg.Steps[ro.step].Hold
+		start := ro.win.Load().start
+		ro.mu.Unlock()
+		t := time.NewTimer(time.Until(start.Add(hold)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-ro.wake:
+			t.Stop()
+		case now := <-t.C:
+			ro.judge(now)
+		}
+	}
+}
+
+// Check reports what is wrong with a rollout's configuration: the
+// candidate's URL, the steps, the SLOs.
+func (cfg Rollout) Check() error {
+	if _, err := checkCandidateURL(cfg.Candidate); err != nil {
+		return err
+	}
+	if len(cfg.Steps) == 0 {
+		return errors.New("rollout: no steps")
+	}
+	for i, st := range cfg.Steps {
+		if st.Weight < 1 || st.Weight > 100 || st.Hold < MinRolloutHold || (i > 0 && st.Weight <= cfg.Steps[i-1].Weight) {
+			return fmt.Errorf("rollout step %d %s: want growing weights from 1%% to 100%% and holds of at least %v", i+1, st, MinRolloutHold)
+		}
+	}
+	if len(cfg.SLOs) == 0 {
+		return errors.New("rollout: no SLO: a step's gate needs at least one, such as p99<=25ms")
+	}
+	return CheckRolloutSLOs(cfg.SLOs)
+}
+
+func (s *Server) newRollout(cfg Rollout, logf func(string, ...any)) (*rollout, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	base, _ := checkCandidateURL(cfg.Candidate)
+	if s.opts.UserHeader == "" && s.opts.UserCookie == "" {
+		return nil, errors.New("rollout: users are assigned by their id, and the server reads none: set Options.UserHeader or UserCookie")
+	}
+	if cfg.Failures <= 0 {
+		cfg.Failures = DefaultRolloutFailures
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultCandidateTimeout
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = DefaultCandidateConns
+	}
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	ro := &rollout{
+		s: s, cfg: cfg, base: base, logf: logf, wake: make(chan struct{}, 1),
+		userHeader: s.opts.UserHeader, userCookie: s.opts.UserCookie,
+		state:       RolloutRunning,
+		promoteFunc: cfg.Promote,
+	}
+	if ro.promoteFunc == nil {
+		ro.promoteFunc = s.Upgrade
+	}
+	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}
+	ro.client = &http.Client{
+		Timeout: cfg.Timeout,
+		// The candidate's answer goes to the user as it is, redirects too.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport: &http.Transport{
+			DialContext:           dialer.DialContext,
+			MaxConnsPerHost:       cfg.MaxConns,
+			MaxIdleConns:          cfg.MaxConns,
+			MaxIdleConnsPerHost:   cfg.MaxConns,
+			IdleConnTimeout:       90 * time.Second,
+			ResponseHeaderTimeout: cfg.Timeout,
+			DisableCompression:    true,
+		},
+	}
+	ro.win.Store(newWindow(time.Now()))
+	return ro, nil
+}
+
+// over reports whether the rollout has ended. ro.mu is held.
+func (ro *rollout) over() bool {
+	switch ro.state {
+	case RolloutPromoted, RolloutRolledBack, RolloutAborted:
+		return true
+	}
+	return false
+}
+
+// setWeightLocked puts weight percent of users on the candidate, by the
+// sticky buckets of RolloutFlagKey: the candidate's bucket comes first, so
+// raising the weight moves no user out of it. ro.mu is held.
+func (ro *rollout) setWeightLocked(weight int) {
+	ro.weight = weight
+	if weight == 0 {
+		ro.assign.Store(nil)
+		return
+	}
+	doc := fmt.Sprintf(`{"flags":{%q:{"state":"ENABLED","variants":{"candidate":true,"primary":false},"defaultVariant":"primary","targeting":{"fractional":[["candidate",%d],["primary",%d]]}}}}`,
+		RolloutFlagKey, weight, 100-weight)
+	cfg, err := flags.Parse("rollout", []byte(doc))
+	if err != nil {
+		// Unreachable: the weights are checked at start.
+		panic(fmt.Sprintf("rollout buckets at %d%%: %v", weight, err))
+	}
+	f := cfg.Flag(RolloutFlagKey)
+	for i, v := range f.Variants() {
+		if v == "candidate" {
+			ro.candidate = i
+		}
+	}
+	ro.assign.Store(f)
+}
+
+// wakeLoop tells RunRollout's loop to look at the state again.
+func (ro *rollout) wakeLoop() {
+	select {
+	case ro.wake <- struct{}{}:
+	default:
+	}
+}
+
+// judge ends the current hold at now: it starts the next window and judges
+// the one that ended by the gate.
+func (ro *rollout) judge(now time.Time) {
+	ro.mu.Lock()
+	defer ro.mu.Unlock()
+	if ro.over() {
+		return
+	}
+	w := ro.win.Swap(newWindow(now))
+	step := ro.cfg.Steps[ro.step]
+	h := w.hold(ro.step+1, ro.weight, now)
+	if ro.state == RolloutPromoting {
+		// The upgrade decides; the gate would race it.
+		return
+	}
+	if h.Requests == 0 {
+		h.Verdict = VerdictNoTraffic
+		h.Note = "held again: a hold without candidate requests neither passes nor fails"
+		ro.metrics.gates.WithLabelValues("no_traffic").Inc()
+		if n := len(ro.history); n > 0 && ro.history[n-1].Verdict == VerdictNoTraffic && ro.history[n-1].Step == h.Step {
+			last := &ro.history[n-1]
+			last.Holds++
+			last.EndedAt, last.PrimaryUsers, last.NoUser = now, last.PrimaryUsers+h.PrimaryUsers, last.NoUser+h.NoUser
+			return
+		}
+		ro.history = append(ro.history, h)
+		ro.logf("rollout: step %d (%s): no candidate request in the hold (%d requests from users stayed on the primary, %d without a user id); holding again",
+			h.Step, step, h.PrimaryUsers, h.NoUser)
+		return
+	}
+	run := w.run(now)
+	pass := true
+	for _, b := range ro.cfg.SLOs {
+		v := b.Evaluate(run)
+		h.SLO = append(h.SLO, v)
+		pass = pass && v.OK
+	}
+	desc := fmt.Sprintf("%d candidate requests, %d errors, p99 %sms", h.Requests, h.Errors, results.FormatFloat(h.P99, 3))
+	switch {
+	case pass:
+		h.Verdict = VerdictPass
+		ro.metrics.gates.WithLabelValues(VerdictPass).Inc()
+		ro.failures = 0
+		switch {
+		case ro.state == RolloutPaused:
+			h.Note = "paused: the weight stays"
+		case ro.state == RolloutPassed:
+			h.Note = "passed: the weight stays until promote"
+		case ro.step == len(ro.cfg.Steps)-1:
+			ro.state = RolloutPassed
+			ro.reason = fmt.Sprintf("every step passed its gate; %d%% of users on the candidate until promote or abort", ro.weight)
+			h.Note = "the last step passed: waiting for promote"
+		default:
+			ro.step++
+			ro.setWeightLocked(ro.cfg.Steps[ro.step].Weight)
+			h.Note = fmt.Sprintf("advanced to step %d (%s)", ro.step+1, ro.cfg.Steps[ro.step])
+		}
+		ro.logf("rollout: step %d (%s) passed: %s; %s", h.Step, step, desc, h.Note)
+	default:
+		h.Verdict = VerdictFail
+		ro.metrics.gates.WithLabelValues(VerdictFail).Inc()
+		ro.failures++
+		failed := failedSLOs(h.SLO)
+		if ro.failures >= ro.cfg.Failures {
+			ro.state = RolloutRolledBack
+			ro.reason = fmt.Sprintf("step %d (%s) failed its gate %d time(s) in a row: %s", h.Step, step, ro.failures, failed)
+			ro.setWeightLocked(0)
+			h.Note = "rolled back: every user on the primary"
+			ro.logf("rollout: rolled back to 0%%: %s (%s)", ro.reason, desc)
+		} else {
+			h.Note = fmt.Sprintf("held again: failure %d of %d in a row", ro.failures, ro.cfg.Failures)
+			ro.logf("rollout: step %d (%s) failed: %s (%s); %s", h.Step, step, failed, desc, h.Note)
+		}
+	}
+	ro.history = append(ro.history, h)
+	if ro.over() {
+		ro.wakeLoop()
+	}
+}
+
+// failedSLOs says which bounds failed, with what was observed.
+func failedSLOs(vs []results.Verdict) string {
+	var out []string
+	for _, v := range vs {
+		if !v.OK {
+			out = append(out, v.Observed+" against "+v.Expr)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// hold summarises a window as a history entry.
+func (w *rolloutWindow) hold(step, weight int, end time.Time) RolloutHold {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	p := results.Summarize(w.hist)
+	return RolloutHold{
+		Step: step, Weight: weight, StartedAt: w.start.UTC(), EndedAt: end.UTC(), Holds: 1,
+		Requests: w.requests, Errors: w.errors, Timeouts: w.timeouts,
+		P50: p.P50, P99: p.P99, Max: p.Max,
+		PrimaryUsers: w.primaryUsers.Load(), NoUser: w.noUser.Load(),
+	}
+}
+
+// run is the window as a results.Run, for the project's one SLO
+// evaluation: the candidate's latency stands as the corrected latency (the
+// primary waits for every request it sends, so none is late to begin with).
+func (w *rolloutWindow) run(end time.Time) *results.Run {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	p := results.Summarize(w.hist)
+	d := end.Sub(w.start).Seconds()
+	r := &results.Run{
+		Requests: w.requests, Errors: w.errors, DurationS: d,
+		ErrorKinds: map[string]int64{"timeout": w.timeouts, "transport": w.transport},
+		Latency:    results.Latency{Corrected: p, Service: p},
+	}
+	if d > 0 {
+		r.Rate.Achieved = float64(w.requests) / d
+	}
+	return r
+}
+
+// toCandidate returns the rollout and the item id when r is an item read
+// (GET or HEAD of a valid id) of a user the rollout gives to the candidate,
+// and nil otherwise. It counts the item reads that stay on the primary.
+func (s *Server) toCandidate(r *http1.Request) (*rollout, uint64) {
+	ro := s.rollout.Load()
+	if ro == nil {
+		return nil, 0
+	}
+	f := ro.assign.Load()
+	if f == nil || !bytes.HasPrefix(r.Path, itemsPath) ||
+		(string(r.Method) != http.MethodGet && string(r.Method) != http.MethodHead) {
+		return nil, 0
+	}
+	id, ok := parseID(r.Path[len(itemsPath):])
+	if !ok {
+		return nil, 0
+	}
+	if len(r.Captured) == 0 {
+		ro.win.Load().noUser.Add(1)
+		return nil, 0
+	}
+	if v, _ := flags.Pick(f, r.Captured); v != ro.candidate {
+		ro.win.Load().primaryUsers.Add(1)
+		return nil, 0
+	}
+	return ro, id
+}
+
+// Pieces of proxied answers.
+var (
+	hdrCandidate      = []byte(VersionHeader + ": candidate\r\n")
+	bodyCandidateDown = canned(`{"error":"the candidate version failed to answer (perf serve rollout): counted against its gate"}`)
+	bodyCandidateSlow = canned(`{"error":"the candidate version did not answer in time (perf serve rollout): counted against its gate"}`)
+	passHeaders       = []string{"Etag", VariantHeader}
+)
+
+// proxy asks the candidate for item id on behalf of user, and appends its
+// answer to dst, with the candidate's status, Content-Type, ETag, X-Variant
+// and body, VersionHeader and extra. A request that gets no answer (refused,
+// reset, timed out, too large) is the candidate's error, answered 502 and
+// never retried. It returns dst and the status code.
+func (ro *rollout) proxy(dst, method []byte, id uint64, user, extra []byte) ([]byte, int) {
+	head := string(method) == http.MethodHead
+	ctx, cancel := context.WithTimeout(context.Background(), ro.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, string(method), ro.base+ItemsPath+strconv.FormatUint(id, 10), nil)
+	if err != nil {
+		// Unreachable: the base URL was checked at start.
+		panic(err)
+	}
+	if ro.userHeader != "" {
+		req.Header.Set(ro.userHeader, string(user))
+	} else {
+		req.AddCookie(&http.Cookie{Name: ro.userCookie, Value: string(user)})
+	}
+	start := time.Now()
+	resp, err := ro.client.Do(req)
+	var body []byte
+	if err == nil {
+		body, err = io.ReadAll(io.LimitReader(resp.Body, maxCandidateBody+1))
+		resp.Body.Close()
+		if err == nil && len(body) > maxCandidateBody {
+			err = fmt.Errorf("answer larger than %d bytes", maxCandidateBody)
+		}
+	}
+	d := time.Since(start)
+	if err != nil {
+		timeout := ctx.Err() != nil || isTimeout(err)
+		ro.recordFailure(timeout)
+		b := bodyCandidateDown
+		if timeout {
+			b = bodyCandidateSlow
+		}
+		dst = append(dst, statusLine(http.StatusBadGateway)...)
+		dst = appendFields(append(dst, hdrCandidate...), len(b.body), extra)
+		if !head {
+			dst = append(dst, b.body...)
+		}
+		return dst, http.StatusBadGateway
+	}
+	ro.record(resp.StatusCode, d)
+	dst = append(dst, statusLine(resp.StatusCode)...)
+	dst = append(dst, hdrCandidate...)
+	for _, k := range passHeaders {
+		if v := resp.Header.Get(k); v != "" {
+			dst = append(append(append(append(dst, k...), ": "...), v...), crlf...)
+		}
+	}
+	ct := resp.Header.Get("Content-Type")
+	if ct == "" {
+		ct = "application/json"
+	}
+	n := int64(len(body))
+	if head {
+		n = max(resp.ContentLength, 0)
+	}
+	dst = append(append(append(dst, "Content-Type: "...), ct...), crlf...)
+	dst = strconv.AppendInt(append(dst, "Content-Length: "...), n, 10)
+	dst = append(append(append(dst, crlf...), extra...), crlf...)
+	if !head {
+		dst = append(dst, body...)
+	}
+	return dst, resp.StatusCode
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// record counts one answer of the candidate in the current hold and in
+// Prometheus.
+func (ro *rollout) record(code int, d time.Duration) {
+	bad := code < 200 || code >= 400
+	w := ro.win.Load()
+	w.mu.Lock()
+	w.requests++
+	if bad {
+		w.errors++
+	}
+	results.Record(w.hist, d)
+	w.mu.Unlock()
+	m := &ro.metrics
+	c, ok := m.byCode.Load(code)
+	if !ok {
+		c, _ = m.byCode.LoadOrStore(code, m.requests.WithLabelValues(strconv.Itoa(code)))
+	}
+	c.(prometheus.Counter).Inc()
+	if bad {
+		m.errors.Inc()
+	}
+	m.latency.Observe(d.Seconds())
+}
+
+// recordFailure counts a candidate request that got no answer.
+func (ro *rollout) recordFailure(timeout bool) {
+	w := ro.win.Load()
+	w.mu.Lock()
+	w.requests++
+	w.errors++
+	if timeout {
+		w.timeouts++
+	} else {
+		w.transport++
+	}
+	w.mu.Unlock()
+	m := &ro.metrics
+	m.errors.Inc()
+	if timeout {
+		m.timeouts.Inc()
+	} else {
+		m.transport.Inc()
+	}
+}
