@@ -74,6 +74,28 @@
 // generation (GenerationHeader). Admin endpoints that change traffic
 // (POST /upgrade) need Options.ControlToken, compared in constant time.
 //
+// # Ramp-up
+//
+// Server.RunRollout moves a growing share of users to a candidate version
+// (Rollout.Candidate, another perf serve) by steps of a weight and a hold
+// (ParseRolloutSteps: "1%/30s,5%/30s,25%/1m"). A user's place is a sticky
+// bucket of package flags (flags.Pick on a flag built for the weight, key
+// RolloutFlagKey, the candidate's bucket first), so raising the weight moves
+// nobody back; requests without a user id stay on the primary. The read path
+// pays one atomic load without a rollout, and a MurmurHash3 per item read
+// with one. An item read of a user on the candidate is proxied by the
+// connection's goroutine through a bounded net/http client (rollout.go,
+// rollout.proxy) and answered with the candidate's status and body, marked
+// VersionHeader; no answer is a 502 and the candidate's error, never
+// retried. Each hold's candidate requests go into an HdrHistogram and
+// counts; at the hold's end they become a results.Run and every SLO is
+// judged by results.Bound.Evaluate, the one SLO evaluation of the project: a
+// pass advances, Rollout.Failures failures in a row roll back to 0%, a hold
+// without a candidate request is held again. GET /rollout shows the state
+// and history; POST /rollout/{pause,resume,promote,abort} need the control
+// token; promote calls Rollout.Promote (Server.Upgrade by default). A
+// request counts in the hold in which its answer came.
+//
 // # StatsD
 //
 // With Options.StatsD, the public listener publishes counters per status

@@ -115,6 +115,8 @@ Admin listener (--admin-addr, loopback by default):
                    generation, when loaded, the last failed reload
   /flags/evaluate?user=ID[&flag=KEY]
                    the variant of each flag that user gets, and why
+  /rollout         GET: the ramp-up's state and every judged hold;
+                   POST /rollout/{pause,resume,promote,abort} (control token)
 The public listener never serves metrics or pprof.
 
 Feature toggles and A/B experiments (--flags FILE): a flagd flag-definition
@@ -153,6 +155,28 @@ start or is not ready within --upgrade-timeout leaves the old one serving,
 logged and counted (perf_serve_upgrades_total). Every response carries
 X-Serve-Generation. Control endpoints need "Authorization: Bearer TOKEN"
 with the token of --control-token-file or PERF_CONTROL_TOKEN.
+
+Ramp-up (--candidate URL --rollout STEPS --rollout-slo BOUND): a growing share
+of users is served by the candidate, another perf serve. STEPS is
+WEIGHT%/HOLD,... such as 1%/30s,5%/30s,25%/1m,50%/1m,100%/1m: whole percents
+from 1% to 100%, growing, each held at least 10ms. Users are placed by the
+flags' sticky buckets (MurmurHash3 of "perf-serve-rollout" + the
+--user-header or --user-cookie id), so nobody goes back as the weight grows;
+requests without a user id stay on the primary. An item read of a user on the
+candidate is proxied to it (1s timeout, 256 connections) and answered with its
+status and body, marked X-Serve-Version: candidate; no answer is a 502, counted
+as the candidate's error, never retried. At the end of each hold, every
+--rollout-slo (perf attack's grammar: p99<=25ms, errors<=0.1%) is judged on the
+candidate's requests of that hold: pass advances; --rollout-failures failures in
+a row (default 1) roll back to 0% and end the rollout; a hold without candidate
+requests is held again. GET /rollout shows it all; pause, resume, abort and
+promote (a live upgrade to the binary at this path, after which the new
+generation serves everyone itself) need the control token:
+'perf serve rollout status|pause|resume|promote|abort --admin URL'.
+Prometheus: perf_serve_rollout_weight_percent, _step, _state{state},
+_gates_total{verdict}, _candidate_requests_total{code},
+_candidate_failures_total{kind}, _candidate_errors_total,
+_candidate_request_duration_seconds.
 
 StatsD (--statsd HOST:PORT): plain Etsy StatsD over UDP under --statsd-prefix:
 counters requests.<code> and variant.<flag>.<variant>.requests.<code>
@@ -205,6 +229,11 @@ PERF_READ_TIMEOUT; a flag on the command line wins over the environment.`,
   # a live upgrade to the binary now at this path
   perf serve --seed 100000 --pid-file /run/perf-serve.pid &
   kill -HUP "$(cat /run/perf-serve.pid)"
+
+  # ramp users up to a candidate, rolled back if its p99 or errors fail a hold
+  perf serve --seed 100000 --user-header X-User-Id --candidate http://10.0.0.8:8080 \
+    --rollout 1%/30s,5%/30s,25%/1m,50%/1m,100%/1m --rollout-slo 'p99<=25ms' --rollout-slo 'errors<=0.1%'
+  perf serve rollout status
 
   curl -s localhost:8080/v1/items/42
   curl -s localhost:6060/metrics | grep perf_serve_requests_total`,
