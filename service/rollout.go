@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -161,11 +162,15 @@ type RolloutHold struct {
 	Requests int64 `json:"candidate_requests"`
 	// Errors counts failed candidate requests: no answer (timeout,
 	// transport) or a status outside 2xx and 3xx.
-	Errors   int64   `json:"candidate_errors"`
-	Timeouts int64   `json:"candidate_timeouts"`
-	P50      float64 `json:"candidate_p50_ms"`
-	P99      float64 `json:"candidate_p99_ms"`
-	Max      float64 `json:"candidate_max_ms"`
+	Errors   int64 `json:"candidate_errors"`
+	Timeouts int64 `json:"candidate_timeouts"`
+	// Retries counts requests Go's transport sent to the candidate a
+	// second time, on a new connection, because the kept-alive one it
+	// first used was closed before an answer came (see rollout.proxy).
+	Retries int64   `json:"candidate_retries"`
+	P50     float64 `json:"candidate_p50_ms"`
+	P99     float64 `json:"candidate_p99_ms"`
+	Max     float64 `json:"candidate_max_ms"`
 	// PrimaryUsers counts item reads with a user id that stayed on the
 	// primary; NoUser those without a user id, which always do.
 	PrimaryUsers int64             `json:"primary_user_requests"`
@@ -232,6 +237,7 @@ type rolloutWindow struct {
 	requests  int64
 	errors    int64
 	timeouts  int64
+	retries   int64
 	transport int64
 
 	primaryUsers, noUser atomic.Int64
@@ -251,6 +257,7 @@ type rolloutMetrics struct {
 	byCode    sync.Map // int -> prometheus.Counter
 	timeouts  prometheus.Counter
 	transport prometheus.Counter
+	retries   prometheus.Counter
 }
 
 // RunRollout ramps traffic up to the candidate by cfg's steps until the
@@ -437,7 +444,7 @@ func (ro *rollout) judge(now time.Time) {
 			last.EndedAt, last.PrimaryUsers, last.NoUser = now, last.PrimaryUsers+h.PrimaryUsers, last.NoUser+h.NoUser
 			return
 		}
-		ro.history = append(ro.history, h)
+		ro.addHold(h)
 		ro.logf("rollout: step %d (%s): no candidate request in the hold (%d requests from users stayed on the primary, %d without a user id); holding again",
 			h.Step, step, h.PrimaryUsers, h.NoUser)
 		return
@@ -486,10 +493,23 @@ func (ro *rollout) judge(now time.Time) {
 			ro.logf("rollout: step %d (%s) failed: %s (%s); %s", h.Step, step, failed, desc, h.Note)
 		}
 	}
-	ro.history = append(ro.history, h)
+	ro.addHold(h)
 	if ro.over() {
 		ro.wakeLoop()
 	}
+}
+
+// maxRolloutHistory bounds the holds GET /rollout keeps: a rollout that
+// stays passed or paused for long judges a hold every step's hold time.
+const maxRolloutHistory = 1000
+
+// addHold appends h to the history, dropping the oldest entry beyond
+// maxRolloutHistory. ro.mu is held.
+func (ro *rollout) addHold(h RolloutHold) {
+	if len(ro.history) >= maxRolloutHistory {
+		ro.history = append(ro.history[:0], ro.history[len(ro.history)-maxRolloutHistory+1:]...)
+	}
+	ro.history = append(ro.history, h)
 }
 
 // failedSLOs says which bounds failed, with what was observed.
@@ -510,7 +530,7 @@ func (w *rolloutWindow) hold(step, weight int, end time.Time) RolloutHold {
 	p := results.Summarize(w.hist)
 	return RolloutHold{
 		Step: step, Weight: weight, StartedAt: w.start.UTC(), EndedAt: end.UTC(), Holds: 1,
-		Requests: w.requests, Errors: w.errors, Timeouts: w.timeouts,
+		Requests: w.requests, Errors: w.errors, Timeouts: w.timeouts, Retries: w.retries,
 		P50: p.P50, P99: p.P99, Max: p.Max,
 		PrimaryUsers: w.primaryUsers.Load(), NoUser: w.noUser.Load(),
 	}
@@ -568,7 +588,7 @@ var (
 	hdrCandidate      = []byte(VersionHeader + ": candidate\r\n")
 	bodyCandidateDown = canned(`{"error":"the candidate version failed to answer (perf serve rollout): counted against its gate"}`)
 	bodyCandidateSlow = canned(`{"error":"the candidate version did not answer in time (perf serve rollout): counted against its gate"}`)
-	passHeaders       = []string{"Etag", VariantHeader}
+	passHeaders       = []string{"ETag", VariantHeader}
 )
 
 // proxy asks the candidate for item id on behalf of user, and appends its
@@ -590,8 +610,18 @@ func (ro *rollout) proxy(dst, method []byte, id uint64, user, extra []byte) ([]b
 	} else {
 		req.AddCookie(&http.Cookie{Name: ro.userCookie, Value: string(user)})
 	}
+	// Go's transport sends a GET again, on another connection, when the
+	// kept-alive one it used was closed before an answer came; it cannot be
+	// told not to, so it is counted: a second connection for one request.
+	var conns atomic.Int64
+	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { conns.Add(1) },
+	}))
 	start := time.Now()
 	resp, err := ro.client.Do(req)
+	if n := conns.Load(); n > 1 {
+		ro.recordRetries(n - 1)
+	}
 	var body []byte
 	if err == nil {
 		body, err = io.ReadAll(io.LimitReader(resp.Body, maxCandidateBody+1))
@@ -667,6 +697,15 @@ func (ro *rollout) record(code int, d time.Duration) {
 		m.errors.Inc()
 	}
 	m.latency.Observe(d.Seconds())
+}
+
+// recordRetries counts requests the transport sent again.
+func (ro *rollout) recordRetries(n int64) {
+	w := ro.win.Load()
+	w.mu.Lock()
+	w.retries += n
+	w.mu.Unlock()
+	ro.metrics.retries.Add(float64(n))
 }
 
 // recordFailure counts a candidate request that got no answer.

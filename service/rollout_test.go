@@ -1,11 +1,13 @@
 package service
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -443,5 +445,54 @@ func TestRolloutControlNeedsTheToken(t *testing.T) {
 	}
 	if st := s2.rollout.Load().status(); st.State != RolloutRunning {
 		t.Errorf("a refused abort changed the state to %s", st.State)
+	}
+}
+
+// TestRolloutCountsTransportRetries: a candidate that reads a second
+// request on a kept-alive connection and closes it unanswered makes Go's
+// transport send that request again on a new connection; the retry is
+// counted, not hidden.
+func TestRolloutCountsTransportRetries(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var seen atomic.Int64
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer nc.Close()
+				br := bufio.NewReader(nc)
+				for n := 0; ; n++ {
+					if _, err := http.ReadRequest(br); err != nil {
+						return
+					}
+					seen.Add(1)
+					if n == 1 {
+						return // the second request on this connection: closed unanswered
+					}
+					doc, _ := AppendDocument(nil, 1, 300)
+					fmt.Fprintf(nc, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(doc), doc)
+				}
+			}()
+		}
+	}()
+	st := seededStore(t, 10, 300)
+	s, pub, _ := startServer(t, st, Options{UserHeader: "X-User-Id", ErrorLog: log.New(io.Discard, "", 0)})
+	steps, _ := ParseRolloutSteps("100%/1h")
+	runRollout(t, s, Rollout{Candidate: "http://" + ln.Addr().String(), Steps: steps, SLOs: mustSLOs(t, "p99<=25ms")})
+	for i := range 2 {
+		if resp, _ := getUser(t, pub.URL+ItemsPath+"1", "u"); resp.StatusCode != 200 || resp.Header.Get(VersionHeader) != "candidate" {
+			t.Fatalf("request %d: %d %s", i+1, resp.StatusCode, resp.Header)
+		}
+	}
+	h := s.rollout.Load().win.Load().hold(1, 100, time.Now())
+	if seen.Load() != 3 || h.Requests != 2 || h.Retries != 1 {
+		t.Errorf("the candidate read %d requests; the hold counts %d requests and %d retries; want 3, 2 and 1", seen.Load(), h.Requests, h.Retries)
 	}
 }

@@ -192,6 +192,10 @@ func (ro *rollout) registerMetrics(reg *prometheus.Registry) {
 		Help: "Item reads proxied to the candidate that got no answer (answered 502 to the user), by kind: timeout or transport.",
 	}, []string{"kind"})
 	m.timeouts, m.transport = m.failures.WithLabelValues("timeout"), m.failures.WithLabelValues("transport")
+	m.retries = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "perf_serve_rollout_candidate_retries_total",
+		Help: "Item reads Go's transport sent to the candidate a second time, because the kept-alive connection it first used was closed before an answer came.",
+	})
 	m.errors = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "perf_serve_rollout_candidate_errors_total",
 		Help: "Item reads proxied to the candidate that failed: no answer, or a status outside 2xx and 3xx.",
@@ -204,5 +208,5 @@ func (ro *rollout) registerMetrics(reg *prometheus.Registry) {
 	for _, v := range []string{VerdictPass, VerdictFail, "no_traffic"} {
 		m.gates.WithLabelValues(v)
 	}
-	reg.MustRegister(m.gates, m.requests, m.failures, m.errors, m.latency)
+	reg.MustRegister(m.gates, m.requests, m.failures, m.retries, m.errors, m.latency)
 }

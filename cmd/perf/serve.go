@@ -175,7 +175,8 @@ generation serves everyone itself) need the control token:
 'perf serve rollout status|pause|resume|promote|abort --admin URL'.
 Prometheus: perf_serve_rollout_weight_percent, _step, _state{state},
 _gates_total{verdict}, _candidate_requests_total{code},
-_candidate_failures_total{kind}, _candidate_errors_total,
+_candidate_failures_total{kind}, _candidate_retries_total (Go's client re-sent
+a GET whose kept-alive connection closed), _candidate_errors_total,
 _candidate_request_duration_seconds.
 
 StatsD (--statsd HOST:PORT): plain Etsy StatsD over UDP under --statsd-prefix:
