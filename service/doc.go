@@ -94,7 +94,11 @@
 // without a candidate request is held again. GET /rollout shows the state
 // and history; POST /rollout/{pause,resume,promote,abort} need the control
 // token; promote calls Rollout.Promote (Server.Upgrade by default). A
-// request counts in the hold in which its answer came.
+// request counts in the hold in which its answer came. Rollout.Notify and
+// Rollout.Handover carry the rollout across a live upgrade (perf serve
+// passes it in the environment): the new generation continues at the same
+// step, or ends as the old one ended, and after a promote it is the
+// promoted one.
 //
 // # StatsD
 //

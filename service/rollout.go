@@ -103,11 +103,30 @@ type Rollout struct {
 	// MaxConns bounds the connections to the candidate; 0 means
 	// DefaultCandidateConns.
 	MaxConns int
+	// Handover, when set, continues the rollout of the generation this one
+	// replaced by a live upgrade (see Notify): at its step, or ended as it
+	// ended. A generation started by a promote finds the state promoting:
+	// it runs the candidate's binary, and is promoted.
+	Handover *RolloutHandover
+	// Notify, when set, is told the rollout's status after every change,
+	// one call at a time, the last with the latest status; perf serve
+	// keeps it where the next generation finds it (Handover).
+	Notify func(RolloutStatus)
 	// Promote is what POST /rollout/promote calls once the gates are done
 	// with: nil means Server.Upgrade, a live upgrade to the binary now at
 	// this binary's path. It returns once the new generation is ready, or
 	// why it is not (this process keeps serving).
 	Promote func() error
+}
+
+// RolloutHandover is where a rollout was when a live upgrade replaced its
+// generation.
+type RolloutHandover struct {
+	State  string `json:"state"`
+	Step   int    `json:"step"` // from 1
+	Reason string `json:"reason,omitempty"`
+	// Generation is the generation that ran it.
+	Generation uint64 `json:"generation"`
 }
 
 // Errors of a rollout's configuration and control.
@@ -216,6 +235,8 @@ type rollout struct {
 	win       atomic.Pointer[rolloutWindow]
 	wake      chan struct{}
 
+	notifyMu sync.Mutex
+
 	mu          sync.Mutex
 	state       string
 	reason      string
@@ -281,12 +302,18 @@ func (s *Server) RunRollout(ctx context.Context, cfg Rollout, logf func(string, 
 		return ErrRolloutRunning
 	}
 	ro.registerMetrics(s.metrics.reg)
+	if ro.resume(cfg.Handover) {
+		ro.notify()
+		return nil
+	}
 	ro.logf("rollout: to %s in %d steps (%s), gate %s, rolled back after %d failure(s) in a row",
 		ro.base, len(cfg.Steps), strings.Join(stepStrings(cfg.Steps), ","), strings.Join(sloStrings(cfg.SLOs), ", "), ro.cfg.Failures)
 	ro.mu.Lock()
-	ro.setWeightLocked(cfg.Steps[0].Weight)
+	ro.setWeightLocked(cfg.Steps[ro.step].Weight)
+	st := ro.cfg.Steps[ro.step]
 	ro.mu.Unlock()
-	ro.logf("rollout: step 1 of %d: %d%% of users to the candidate for %v", len(cfg.Steps), cfg.Steps[0].Weight, cfg.Steps[0].Hold)
+	ro.notify()
+	ro.logf("rollout: step %d of %d: %d%% of users to the candidate for %v", ro.step+1, len(cfg.Steps), st.Weight, st.Hold)
 	for {
 		ro.mu.Lock()
 		if ro.over() {
@@ -305,6 +332,7 @@ func (s *Server) RunRollout(ctx context.Context, cfg Rollout, logf func(string, 
 			t.Stop()
 		case now := <-t.C:
 			ro.judge(now)
+			ro.notify()
 		}
 	}
 }
@@ -327,6 +355,44 @@ func (cfg Rollout) Check() error {
 		return errors.New("rollout: no SLO: a step's gate needs at least one, such as p99<=25ms")
 	}
 	return CheckRolloutSLOs(cfg.SLOs)
+}
+
+// resume puts the rollout where r says the generation before left it, and
+// reports whether it is over there. Without r it starts at step 1.
+func (ro *rollout) resume(r *RolloutHandover) bool {
+	if r == nil {
+		return false
+	}
+	ro.mu.Lock()
+	defer ro.mu.Unlock()
+	ro.step = min(max(r.Step, 1), len(ro.cfg.Steps)) - 1
+	by := fmt.Sprintf("generation %d", r.Generation)
+	switch r.State {
+	case RolloutPromoting, RolloutPromoted:
+		ro.state, ro.reason = RolloutPromoted, "promoted by "+by+": this generation runs the candidate's binary and serves every user itself"
+	case RolloutRolledBack, RolloutAborted:
+		ro.state, ro.reason = r.State, fmt.Sprintf("%s in %s: %s; restart perf serve (not a live upgrade) to start a new rollout", r.State, by, r.Reason)
+	case RolloutPaused, RolloutPassed:
+		ro.state, ro.reason = r.State, fmt.Sprintf("%s in %s, continued here: %s", r.State, by, r.Reason)
+		ro.logf("rollout: continuing %s at step %d, where %s left it; the hold starts anew", r.State, ro.step+1, by)
+		return false
+	default:
+		ro.logf("rollout: continuing at step %d, where %s left it; the hold starts anew", ro.step+1, by)
+		return false
+	}
+	ro.setWeightLocked(0)
+	ro.logf("rollout: %s", ro.reason)
+	return true
+}
+
+// notify tells Rollout.Notify the status, one call at a time.
+func (ro *rollout) notify() {
+	if ro.cfg.Notify == nil {
+		return
+	}
+	ro.notifyMu.Lock()
+	defer ro.notifyMu.Unlock()
+	ro.cfg.Notify(ro.status())
 }
 
 func (s *Server) newRollout(cfg Rollout, logf func(string, ...any)) (*rollout, error) {

@@ -496,3 +496,46 @@ func TestRolloutCountsTransportRetries(t *testing.T) {
 		t.Errorf("the candidate read %d requests; the hold counts %d requests and %d retries; want 3, 2 and 1", seen.Load(), h.Requests, h.Retries)
 	}
 }
+
+// TestRolloutHandover: a generation started by a live upgrade continues the
+// rollout where the one before left it, or ends it as that one ended it.
+func TestRolloutHandover(t *testing.T) {
+	steps, _ := ParseRolloutSteps("10%/1h,20%/1h,50%/1h")
+	for _, tc := range []struct {
+		from       RolloutHandover
+		state      string
+		step, wt   int
+		reason     string
+		returnsNow bool
+	}{
+		{RolloutHandover{State: RolloutRunning, Step: 2, Generation: 3}, RolloutRunning, 2, 20, "", false},
+		{RolloutHandover{State: RolloutPaused, Step: 3, Reason: "paused by an operator", Generation: 3}, RolloutPaused, 3, 50, "paused in generation 3, continued here: paused by an operator", false},
+		{RolloutHandover{State: RolloutRolledBack, Step: 2, Reason: "step 2 failed", Generation: 3}, RolloutRolledBack, 2, 0, "rolled back in generation 3: step 2 failed; restart perf serve", true},
+		{RolloutHandover{State: RolloutPromoting, Step: 3, Generation: 3}, RolloutPromoted, 3, 0, "promoted by generation 3: this generation runs the candidate's binary", true},
+	} {
+		s := New(nil, Options{UserHeader: "X-User-Id", ErrorLog: log.New(io.Discard, "", 0)})
+		from := tc.from
+		notified := make(chan RolloutStatus, 100)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- s.RunRollout(ctx, Rollout{Candidate: "http://127.0.0.1:1", Steps: steps, SLOs: mustSLOs(t, "p99<=25ms"),
+				Handover: &from, Notify: func(st RolloutStatus) { notified <- st }}, t.Logf)
+		}()
+		st := <-notified
+		if tc.returnsNow {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		cancel()
+		if !tc.returnsNow {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if st.State != tc.state || st.Step != tc.step || st.Weight != tc.wt || !strings.Contains(st.Reason, tc.reason) {
+			t.Errorf("from %+v: %s at step %d, %d%% (%s); want %s at step %d, %d%% (%s)", tc.from, st.State, st.Step, st.Weight, st.Reason, tc.state, tc.step, tc.wt, tc.reason)
+		}
+	}
+}

@@ -50,6 +50,7 @@ func (s *Server) rolloutRoutes(mux *http.ServeMux) {
 			return
 		}
 		err := ro.control(action)
+		ro.notify()
 		st := ro.status()
 		switch {
 		case err == nil:
@@ -94,6 +95,8 @@ func (ro *rollout) control(action string) error {
 		}
 		ro.state, ro.reason = RolloutPromoting, fmt.Sprintf("promote: live upgrade to the candidate's binary under way at %d%%", ro.weight)
 		ro.mu.Unlock()
+		// The new generation learns from this that it is the promoted one.
+		ro.notify()
 		ro.logf("rollout: promote: live upgrade to the binary at this binary's path, from %s at step %d", from, ro.step+1)
 		err := ro.promoteFunc()
 		ro.mu.Lock()

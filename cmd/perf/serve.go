@@ -172,7 +172,9 @@ a row (default 1) roll back to 0% and end the rollout; a hold without candidate
 requests is held again. GET /rollout shows it all; pause, resume, abort and
 promote (a live upgrade to the binary at this path, after which the new
 generation serves everyone itself) need the control token:
-'perf serve rollout status|pause|resume|promote|abort --admin URL'.
+'perf serve rollout status|pause|resume|promote|abort --admin URL'. A live
+upgrade hands the rollout over: the new generation continues at the same step,
+or stays rolled back or aborted; a plain restart starts a new rollout.
 Prometheus: perf_serve_rollout_weight_percent, _step, _state{state},
 _gates_total{verdict}, _candidate_requests_total{code},
 _candidate_failures_total{kind}, _candidate_retries_total (Go's client re-sent

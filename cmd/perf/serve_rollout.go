@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -32,10 +31,22 @@ type rolloutOptions struct {
 	rollout service.Rollout
 }
 
-// rolloutPromotedEnv tells the generation a promote started that it runs
-// the candidate's binary: it serves every user itself, and does not ramp up
-// to --candidate again.
-const rolloutPromotedEnv = "PERF_SERVE_ROLLOUT_PROMOTED"
+// rolloutEnv hands a rollout over to the generation a live upgrade starts:
+// JSON of service.RolloutHandover, kept current by every generation (so
+// tableflip passes the latest to the child). The new generation continues
+// at the step where the old one was, stays rolled back or aborted, and knows
+// it runs the candidate's binary when the upgrade was a promote. A restart
+// that is not a live upgrade starts a new rollout.
+const rolloutEnv = "PERF_SERVE_ROLLOUT"
+
+// rolloutOver reports whether a handed-over state ends the rollout.
+func rolloutOver(state string) bool {
+	switch state {
+	case service.RolloutPromoting, service.RolloutPromoted, service.RolloutRolledBack, service.RolloutAborted:
+		return true
+	}
+	return false
+}
 
 func addRolloutFlags(f *pflag.FlagSet, o *rolloutOptions) {
 	f.StringVar(&o.Rollout, "rollout", "", "ramp users up to --candidate by steps WEIGHT%/HOLD,... such as 1%/30s,5%/30s,25%/1m,50%/1m,100%/1m, each gated by --rollout-slo (see above)")
@@ -82,6 +93,13 @@ func (o *serveOptions) validateRollout(changed func(string) bool) error {
 	if err := r.rollout.Check(); err != nil {
 		return fmt.Errorf("--candidate: %w", err)
 	}
+	if v := os.Getenv(rolloutEnv); v != "" {
+		var h service.RolloutHandover
+		if err := json.Unmarshal([]byte(v), &h); err != nil || h.State == "" || h.Step < 1 || h.Generation < 1 {
+			return fmt.Errorf("environment %s=%q: want the JSON a live upgrade hands over, such as {\"state\":\"running\",\"step\":2,\"generation\":1}", rolloutEnv, v)
+		}
+		r.rollout.Handover = &h
+	}
 	return nil
 }
 
@@ -92,12 +110,20 @@ func startRollout(ctx context.Context, srv *service.Server, opts *serveOptions, 
 	if opts.Rollout == "" {
 		return func() {}
 	}
-	if by := os.Getenv(rolloutPromotedEnv); by != "" {
-		logf("rollout: promoted by generation %s: this generation runs the candidate's binary and serves every user itself; --candidate and --rollout are not used", by)
-		return func() {}
-	}
 	cfg := opts.rollout
-	cfg.Promote = promoteRollout(srv, gen)
+	cfg.Promote = srv.Upgrade
+	cfg.Notify = func(st service.RolloutStatus) {
+		// A rollout an earlier generation ended stays as that generation
+		// said.
+		var old service.RolloutHandover
+		if json.Unmarshal([]byte(os.Getenv(rolloutEnv)), &old) == nil && old.Generation != gen && rolloutOver(old.State) {
+			return
+		}
+		b, _ := json.Marshal(service.RolloutHandover{State: st.State, Step: st.Step, Reason: st.Reason, Generation: gen})
+		if err := os.Setenv(rolloutEnv, string(b)); err != nil {
+			logf("rollout: %v: the next generation would start a new rollout", err)
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -107,22 +133,6 @@ func startRollout(ctx context.Context, srv *service.Server, opts *serveOptions, 
 		}
 	}()
 	return func() { cancel(); <-done }
-}
-
-// promoteRollout is the rollout's promote: a live upgrade whose new
-// generation knows it runs the candidate's binary.
-func promoteRollout(srv *service.Server, gen uint64) func() error {
-	return func() error {
-		if err := os.Setenv(rolloutPromotedEnv, strconv.FormatUint(gen, 10)); err != nil {
-			return err
-		}
-		err := srv.Upgrade()
-		if err != nil {
-			// A later upgrade (SIGHUP) starts this version again.
-			os.Unsetenv(rolloutPromotedEnv)
-		}
-		return err
-	}
 }
 
 // rolloutCtlOptions are the settings of perf serve rollout.

@@ -111,14 +111,14 @@ func rolloutAttack(t *testing.T, url, out string, rate int, d time.Duration) <-c
 // halfway through the ramp fails its p99 gate at the next hold's end and is
 // rolled back to 0% by itself, while perf attack at a constant rate sees no
 // failed request (the gate's error budget is not touched: slowness is what
-// failed) and no user is sent to the candidate after the rollback.
+// failed) and no user is sent to the candidate after the rollback, not even
+// by the generation a live upgrade starts after it.
 func TestE2ERolloutSlowCandidateRollsBack(t *testing.T) {
 	testenv.SkipUnderRace(t)
 	cand := startTestCandidate(t)
-	p := startServeProc(t, nil, "--data", t.TempDir(), "--seed", "1000", "--user-header", "X-User-Id",
+	p := startUpgradeProc(t, "--seed", "1000", "--user-header", "X-User-Id",
 		"--candidate", cand.URL, "--rollout", "10%/300ms,25%/300ms,50%/300ms,100%/300ms",
 		"--rollout-slo", "p99<=25ms", "--rollout-slo", "errors<=1%")
-	p.waitReady()
 	out := t.TempDir()
 	done := rolloutAttack(t, p.publicURL, out, 200, 5*time.Second)
 
@@ -146,6 +146,13 @@ func TestE2ERolloutSlowCandidateRollsBack(t *testing.T) {
 	}
 	if passed < 2 {
 		t.Errorf("%d holds passed before the candidate turned slow, want 2 or more", passed)
+	}
+
+	// A live upgrade after the rollback: the new generation stays rolled
+	// back.
+	p.upgrade(t, 1)
+	if st := rolloutStatus(t, p.adminURL); st.State != service.RolloutRolledBack || st.Weight != 0 || !strings.Contains(st.Reason, "rolled back in generation 1: step ") {
+		t.Errorf("generation 2: %s at %d%%: %s", st.State, st.Weight, st.Reason)
 	}
 
 	r := <-done
@@ -228,6 +235,9 @@ func TestE2ERolloutPromote(t *testing.T) {
 	code, body := httpGetBody(t, u.adminURL+"/upgrade")
 	if code != 200 || !strings.Contains(string(body), `"generation": 2`) {
 		t.Errorf("GET /upgrade after the promote: %d %s", code, body)
+	}
+	if st := rolloutStatus(t, u.adminURL); st.State != service.RolloutPromoted || st.Weight != 0 {
+		t.Errorf("generation 2's rollout: %s at %d%%: %s", st.State, st.Weight, st.Reason)
 	}
 	r := <-done
 	if r.code != exitOK {
