@@ -84,10 +84,10 @@
 // nobody back; requests without a user id stay on the primary. The read path
 // pays one atomic load without a rollout, and a MurmurHash3 per item read
 // with one. An item read of a user on the candidate is proxied by the
-// connection's goroutine through a bounded net/http client (rollout.go,
+// connection's goroutine through a bounded net/http client (rolloutproxy.go,
 // rollout.proxy) and answered with the candidate's status and body, marked
-// VersionHeader; no answer is a 502 and the candidate's error, never
-// retried. Each hold's candidate requests go into an HdrHistogram and
+// VersionHeader; no answer is a 502 and the candidate's error, never retried
+// (the ones Go's transport makes on its own are counted). Each hold's candidate requests go into an HdrHistogram and
 // counts; at the hold's end they become a results.Run and every SLO is
 // judged by results.Bound.Evaluate, the one SLO evaluation of the project: a
 // pass advances, Rollout.Failures failures in a row roll back to 0%, a hold

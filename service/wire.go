@@ -299,7 +299,7 @@ func (c *wireConn) serve() {
 			}
 		}
 		// The flags in force when the request was read serve it whole, unless
-		// the rollout gives the read to the candidate (rollout.go).
+		// the rollout gives the read to the candidate (rolloutproxy.go).
 		fs := s.flags.Load()
 		ro, id := s.toCandidate(&r)
 		if ro != nil {
