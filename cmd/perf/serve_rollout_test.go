@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/perf-tools/perf/internal/testenv"
+	"github.com/perf-tools/perf/results"
 	"github.com/perf-tools/perf/service"
 )
 
@@ -267,5 +270,62 @@ func TestE2ERolloutPromote(t *testing.T) {
 	}
 	if byCand == 0 || byCand != cand.requests.Load() {
 		t.Errorf("%d responses said the candidate answered; the candidate got %d requests", byCand, cand.requests.Load())
+	}
+}
+
+// TestServeRolloutCommand drives a rollout of an in-process server through
+// perf serve rollout: each action's answer, the text and JSON status, a
+// refused action's exit code and message.
+func TestServeRolloutCommand(t *testing.T) {
+	t.Setenv("PERF_CONTROL_TOKEN", "s3cret")
+	cand := startTestCandidate(t)
+	srv := service.New(nil, service.Options{UserHeader: "X-User-Id", ControlToken: "s3cret"})
+	pub, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran, rolled := make(chan error, 1), make(chan error, 1)
+	go func() { ran <- srv.Run(ctx, pub, adm) }()
+	steps, _ := service.ParseRolloutSteps("5%/1h,50%/1h")
+	slos, _ := results.ParseSLOs([]string{"p99<=25ms"})
+	go func() {
+		rolled <- srv.RunRollout(ctx, service.Rollout{Candidate: cand.URL, Steps: steps, SLOs: slos}, t.Logf)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-rolled; err != nil {
+			t.Error(err)
+		}
+		if err := <-ran; err != nil {
+			t.Error(err)
+		}
+	})
+	admin := "http://" + adm.Addr().String()
+	waitRollout(t, admin, "running", 5*time.Second, func(st service.RolloutStatus) bool { return st.State == service.RolloutRunning })
+
+	for _, tc := range []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"pause"}, exitOK, "rollout: paused, step 1 of 2 (5%/1h0m0s), 5% of users on the candidate " + cand.URL + "\nreason: paused by an operator"},
+		{[]string{"status", "--output", "json"}, exitOK, `"state": "paused"`},
+		{[]string{"resume"}, exitOK, "rollout: running, step 1 of 2"},
+		{[]string{"status"}, exitOK, "gate: p99<=25ms; rolled back after 1 failure(s) in a row (now 0)\nno hold judged yet\n"},
+		{[]string{"abort"}, exitOK, "rollout: aborted, step 1 of 2 (5%/1h0m0s), 0% of users"},
+	} {
+		code, stdout, stderr := perf(t, append([]string{"serve", "rollout"}, append(tc.args, "--admin", admin)...)...)
+		if code != tc.code || !strings.Contains(stdout, tc.out) {
+			t.Errorf("perf serve rollout %v: exit %d, stdout:\n%s\nstderr:\n%s\nwant exit %d and %q", tc.args, code, stdout, stderr, tc.code, tc.out)
+		}
+	}
+	code, _, stderr := perf(t, "serve", "rollout", "resume", "--admin", admin)
+	if code != exitRuntime || !strings.Contains(stderr, "409 Conflict: resume: the rollout is aborted") {
+		t.Errorf("resume after abort: exit %d, %s", code, stderr)
 	}
 }
