@@ -78,7 +78,7 @@ const (
 	VerdictNoTraffic = "no traffic"
 )
 
-// Rollout configures a ramp-up (Server.RunRollout).
+// Rollout configures a ramp-up (Server.StartRollout, Server.RunRollout).
 type Rollout struct {
 	// Candidate is the base URL (http://host:port) of the candidate
 	// version, another perf serve.
@@ -103,9 +103,10 @@ type Rollout struct {
 	// ended. A generation started by a promote finds the state promoting:
 	// it runs the candidate's binary, and is promoted.
 	Handover *RolloutHandover
-	// Notify, when set, is told the rollout's status after every change,
-	// one call at a time, the last with the latest status; perf serve
-	// keeps it where the next generation finds it (Handover).
+	// Notify, when set, is told the rollout's status at every change,
+	// before anyone can see the change (it is called with the rollout's
+	// lock held, so it must not call the Server back); perf serve keeps it
+	// where the generation a live upgrade starts finds it (Handover).
 	Notify func(RolloutStatus)
 	// Promote is what POST /rollout/promote calls once the gates are done
 	// with: nil means Server.Upgrade, a live upgrade to the binary now at
@@ -131,6 +132,8 @@ var (
 	// ErrRolloutState: the control request does not apply to the
 	// rollout's state (resume a rolled-back rollout, say).
 	ErrRolloutState = errors.New("not in this rollout state")
+	// ErrNoRollout: the server has no rollout (StartRollout).
+	ErrNoRollout = errors.New("no rollout: start perf serve with --candidate URL --rollout STEPS --rollout-slo BOUND")
 )
 
 // CheckRolloutSLOs makes sure every bound can judge a candidate's hold:
@@ -230,8 +233,6 @@ type rollout struct {
 	win       atomic.Pointer[rolloutWindow]
 	wake      chan struct{}
 
-	notifyMu sync.Mutex
-
 	mu          sync.Mutex
 	state       string
 	reason      string
@@ -276,19 +277,19 @@ type rolloutMetrics struct {
 	retries   prometheus.Counter
 }
 
-// RunRollout ramps traffic up to the candidate by cfg's steps until the
-// rollout is over (passed and promoted, rolled back or aborted) or ctx is
-// done, and returns nil then; it returns at once with an error when cfg is
-// not valid or the server has a rollout already. logf, if not nil, is told
-// about every verdict and change of state. The admin listener serves GET
-// /rollout and the control endpoints from the start.
+// StartRollout puts a rollout in force: from now on the users of its
+// first step's weight (or of the step Rollout.Handover names) are the
+// candidate's, and the admin listener serves GET /rollout and the control
+// endpoints. It fails when cfg is not valid or the server has a rollout
+// already. RunRollout then judges its holds. logf, if not nil, is told about
+// every verdict and change of state.
 //
 // Users are assigned by sticky buckets (RolloutFlagKey, Options.UserHeader
 // or UserCookie); an item read of an assigned user is proxied to the
 // candidate, requests without a user id stay on the primary. The rollout's
 // state outlives RunRollout: GET /rollout shows how it ended, and the
 // weight stays where it was (0 after a rollback or an abort).
-func (s *Server) RunRollout(ctx context.Context, cfg Rollout, logf func(string, ...any)) error {
+func (s *Server) StartRollout(cfg Rollout, logf func(string, ...any)) error {
 	ro, err := s.newRollout(cfg, logf)
 	if err != nil {
 		return err
@@ -298,7 +299,6 @@ func (s *Server) RunRollout(ctx context.Context, cfg Rollout, logf func(string, 
 	}
 	ro.registerMetrics(s.metrics.reg)
 	if ro.resume(cfg.Handover) {
-		ro.notify()
 		return nil
 	}
 	ro.logf("rollout: to %s in %d steps (%s), gate %s, rolled back after %d failure(s) in a row",
@@ -306,9 +306,23 @@ func (s *Server) RunRollout(ctx context.Context, cfg Rollout, logf func(string, 
 	ro.mu.Lock()
 	ro.setWeightLocked(cfg.Steps[ro.step].Weight)
 	st := ro.cfg.Steps[ro.step]
+	ro.win.Store(newWindow(time.Now()))
+	ro.notifyLocked()
 	ro.mu.Unlock()
-	ro.notify()
 	ro.logf("rollout: step %d of %d: %d%% of users to the candidate for %v", ro.step+1, len(cfg.Steps), st.Weight, st.Hold)
+	return nil
+}
+
+// RunRollout judges the holds of the rollout StartRollout put in force,
+// advancing and rolling back by its gate, until the rollout is over
+// (promoted, rolled back or aborted) or ctx is done; it returns nil then, and
+// ErrNoRollout at once without a rollout. The rollout stays in force after
+// ctx is done, unjudged.
+func (s *Server) RunRollout(ctx context.Context) error {
+	ro := s.rollout.Load()
+	if ro == nil {
+		return ErrNoRollout
+	}
 	for {
 		ro.mu.Lock()
 		if ro.over() {
@@ -327,7 +341,6 @@ func (s *Server) RunRollout(ctx context.Context, cfg Rollout, logf func(string, 
 			t.Stop()
 		case now := <-t.C:
 			ro.judge(now)
-			ro.notify()
 		}
 	}
 }
@@ -360,6 +373,7 @@ func (ro *rollout) resume(r *RolloutHandover) bool {
 	}
 	ro.mu.Lock()
 	defer ro.mu.Unlock()
+	defer ro.notifyLocked()
 	ro.step = min(max(r.Step, 1), len(ro.cfg.Steps)) - 1
 	by := fmt.Sprintf("generation %d", r.Generation)
 	switch r.State {
@@ -380,14 +394,11 @@ func (ro *rollout) resume(r *RolloutHandover) bool {
 	return true
 }
 
-// notify tells Rollout.Notify the status, one call at a time.
-func (ro *rollout) notify() {
-	if ro.cfg.Notify == nil {
-		return
+// notifyLocked tells Rollout.Notify the status. ro.mu is held.
+func (ro *rollout) notifyLocked() {
+	if ro.cfg.Notify != nil {
+		ro.cfg.Notify(ro.statusLocked())
 	}
-	ro.notifyMu.Lock()
-	defer ro.notifyMu.Unlock()
-	ro.cfg.Notify(ro.status())
 }
 
 func (s *Server) newRollout(cfg Rollout, logf func(string, ...any)) (*rollout, error) {
@@ -485,6 +496,7 @@ func (ro *rollout) wakeLoop() {
 func (ro *rollout) judge(now time.Time) {
 	ro.mu.Lock()
 	defer ro.mu.Unlock()
+	defer ro.notifyLocked()
 	if ro.over() {
 		return
 	}

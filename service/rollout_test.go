@@ -236,22 +236,18 @@ func startCandidate(t *testing.T) *itemCandidate {
 // runRollout runs cfg on s until the test ends.
 func runRollout(t *testing.T, s *Server, cfg Rollout) {
 	t.Helper()
+	if err := s.StartRollout(cfg, t.Logf); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- s.RunRollout(ctx, cfg, t.Logf) }()
+	go func() { done <- s.RunRollout(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("RunRollout: %v", err)
 		}
 	})
-	for s.rollout.Load() == nil {
-		select {
-		case err := <-done:
-			t.Fatalf("RunRollout: %v", err)
-		case <-time.After(time.Millisecond):
-		}
-	}
 }
 
 func getUser(t *testing.T, url, user string) (*http.Response, []byte) {
@@ -516,24 +512,27 @@ func TestRolloutHandover(t *testing.T) {
 		s := New(nil, Options{UserHeader: "X-User-Id", ErrorLog: log.New(io.Discard, "", 0)})
 		from := tc.from
 		notified := make(chan RolloutStatus, 100)
+		if err := s.StartRollout(Rollout{Candidate: "http://127.0.0.1:1", Steps: steps, SLOs: mustSLOs(t, "p99<=25ms"),
+			Handover: &from, Notify: func(st RolloutStatus) { notified <- st }}, t.Logf); err != nil {
+			t.Fatal(err)
+		}
+		// The last status told is the one in force.
+		var st RolloutStatus
+		for len(notified) > 0 {
+			st = <-notified
+		}
+		if st.State == "" {
+			t.Fatalf("from %+v: Notify was not called", tc.from)
+		}
 		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- s.RunRollout(ctx, Rollout{Candidate: "http://127.0.0.1:1", Steps: steps, SLOs: mustSLOs(t, "p99<=25ms"),
-				Handover: &from, Notify: func(st RolloutStatus) { notified <- st }}, t.Logf)
-		}()
-		st := <-notified
-		if tc.returnsNow {
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
+		if !tc.returnsNow {
+			cancel()
+		}
+		// An ended rollout has no hold to judge: RunRollout returns at once.
+		if err := s.RunRollout(ctx); err != nil {
+			t.Fatal(err)
 		}
 		cancel()
-		if !tc.returnsNow {
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
-		}
 		if st.State != tc.state || st.Step != tc.step || st.Weight != tc.wt || !strings.Contains(st.Reason, tc.reason) {
 			t.Errorf("from %+v: %s at step %d, %d%% (%s); want %s at step %d, %d%% (%s)", tc.from, st.State, st.Step, st.Weight, st.Reason, tc.state, tc.step, tc.wt, tc.reason)
 		}

@@ -22,15 +22,12 @@ const (
 // RolloutActions lists the control actions.
 var RolloutActions = []string{RolloutPause, RolloutResume, RolloutPromote, RolloutAbort}
 
-// errNoRollout answers a rollout request to a server without one.
-var errNoRollout = errors.New("no rollout: start perf serve with --candidate URL --rollout STEPS --rollout-slo BOUND")
-
 // rolloutRoutes adds the rollout's admin endpoints to mux.
 func (s *Server) rolloutRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /rollout", func(w http.ResponseWriter, _ *http.Request) {
 		ro := s.rollout.Load()
 		if ro == nil {
-			writeJSONError(w, http.StatusNotFound, errNoRollout)
+			writeJSONError(w, http.StatusNotFound, ErrNoRollout)
 			return
 		}
 		writeJSON(w, http.StatusOK, ro.status())
@@ -46,11 +43,10 @@ func (s *Server) rolloutRoutes(mux *http.ServeMux) {
 		}
 		ro := s.rollout.Load()
 		if ro == nil {
-			writeJSONError(w, http.StatusNotFound, errNoRollout)
+			writeJSONError(w, http.StatusNotFound, ErrNoRollout)
 			return
 		}
 		err := ro.control(action)
-		ro.notify()
 		st := ro.status()
 		switch {
 		case err == nil:
@@ -94,9 +90,9 @@ func (ro *rollout) control(action string) error {
 			return refuse()
 		}
 		ro.state, ro.reason = RolloutPromoting, fmt.Sprintf("promote: live upgrade to the candidate's binary under way at %d%%", ro.weight)
-		ro.mu.Unlock()
 		// The new generation learns from this that it is the promoted one.
-		ro.notify()
+		ro.notifyLocked()
+		ro.mu.Unlock()
 		ro.logf("rollout: promote: live upgrade to the binary at this binary's path, from %s at step %d", from, ro.step+1)
 		err := ro.promoteFunc()
 		ro.mu.Lock()
@@ -109,6 +105,7 @@ func (ro *rollout) control(action string) error {
 			ro.state, ro.reason = RolloutPromoted, "promoted: the new generation serves every user; this one drains"
 			ro.logf("rollout: %s", ro.reason)
 		}
+		ro.notifyLocked()
 		ro.mu.Unlock()
 		ro.wakeLoop()
 		return err
@@ -116,6 +113,7 @@ func (ro *rollout) control(action string) error {
 	if from != ro.state {
 		ro.logf("rollout: %s: %s -> %s", action, from, ro.state)
 	}
+	ro.notifyLocked()
 	ro.mu.Unlock()
 	ro.wakeLoop()
 	return nil
@@ -125,6 +123,11 @@ func (ro *rollout) control(action string) error {
 func (ro *rollout) status() RolloutStatus {
 	ro.mu.Lock()
 	defer ro.mu.Unlock()
+	return ro.statusLocked()
+}
+
+// statusLocked is status with ro.mu held.
+func (ro *rollout) statusLocked() RolloutStatus {
 	return RolloutStatus{
 		State: ro.state, Reason: ro.reason, Candidate: ro.base,
 		Step: ro.step + 1, Steps: stepStrings(ro.cfg.Steps), Weight: ro.weight,

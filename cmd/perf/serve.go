@@ -603,6 +603,7 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	if !served {
 		serve()
 	}
+	defer startRollout(runCtx, srv, opts, gen, logf)()
 	if ctx.Err() == nil {
 		srv.SetReady(true)
 		// Tells the generation before, if any, to drain and exit, and
@@ -612,7 +613,6 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		}
 		logf("ready: store %s holds %d items of %d bytes (generation %d, pid %d)", st.Path(), st.Count(), st.ValueSize(), gen, os.Getpid())
 	}
-	defer startRollout(runCtx, srv, opts, gen, logf)()
 
 	why := "signal"
 wait:

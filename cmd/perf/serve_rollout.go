@@ -103,9 +103,9 @@ func (o *serveOptions) validateRollout(changed func(string) bool) error {
 	return nil
 }
 
-// startRollout runs the rollout of opts, if any, until ctx is done, and
-// returns a function that stops it and waits for it. A generation started by
-// a promote runs the candidate's binary: it has nothing to ramp up to.
+// startRollout puts the rollout of opts in force, if there is one, and
+// judges its holds until ctx is done; it returns a function that stops the
+// judging and waits for it.
 func startRollout(ctx context.Context, srv *service.Server, opts *serveOptions, gen uint64, logf func(string, ...any)) func() {
 	if opts.Rollout == "" {
 		return func() {}
@@ -124,11 +124,16 @@ func startRollout(ctx context.Context, srv *service.Server, opts *serveOptions, 
 			logf("rollout: %v: the next generation would start a new rollout", err)
 		}
 	}
+	if err := srv.StartRollout(cfg, logf); err != nil {
+		// Unreachable: validateRollout checked it, and this is the only one.
+		logf("rollout: %v", err)
+		return func() {}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := srv.RunRollout(ctx, cfg, logf); err != nil {
+		if err := srv.RunRollout(ctx); err != nil {
 			logf("rollout: %v", err)
 		}
 	}()

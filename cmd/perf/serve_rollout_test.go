@@ -293,9 +293,10 @@ func TestServeRolloutCommand(t *testing.T) {
 	go func() { ran <- srv.Run(ctx, pub, adm) }()
 	steps, _ := service.ParseRolloutSteps("5%/1h,50%/1h")
 	slos, _ := results.ParseSLOs([]string{"p99<=25ms"})
-	go func() {
-		rolled <- srv.RunRollout(ctx, service.Rollout{Candidate: cand.URL, Steps: steps, SLOs: slos}, t.Logf)
-	}()
+	if err := srv.StartRollout(service.Rollout{Candidate: cand.URL, Steps: steps, SLOs: slos}, t.Logf); err != nil {
+		t.Fatal(err)
+	}
+	go func() { rolled <- srv.RunRollout(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-rolled; err != nil {
@@ -306,7 +307,6 @@ func TestServeRolloutCommand(t *testing.T) {
 		}
 	})
 	admin := "http://" + adm.Addr().String()
-	waitRollout(t, admin, "running", 5*time.Second, func(st service.RolloutStatus) bool { return st.State == service.RolloutRunning })
 
 	for _, tc := range []struct {
 		args []string
