@@ -165,7 +165,7 @@ flags' sticky buckets (MurmurHash3 of "perf-serve-rollout" + the
 requests without a user id stay on the primary. An item read of a user on the
 candidate is proxied to it (1s timeout, 256 connections) and answered with its
 status and body, marked X-Serve-Version: candidate; no answer is a 502, counted
-as the candidate's error, never retried. At the end of each hold, every
+as the candidate's error, not retried by perf serve. At the end of each hold, every
 --rollout-slo (perf attack's grammar: p99<=25ms, errors<=0.1%) is judged on the
 candidate's requests of that hold: pass advances; --rollout-failures failures in
 a row (default 1) roll back to 0% and end the rollout; a hold without candidate
