@@ -74,6 +74,35 @@
 // generation (GenerationHeader). Admin endpoints that change traffic
 // (POST /upgrade) need Options.ControlToken, compared in constant time.
 //
+// # Ramp-up
+//
+// Server.StartRollout puts a rollout in force and Server.RunRollout judges
+// its holds: a growing share of users moves to a candidate version
+// (Rollout.Candidate, another perf serve) by steps of a weight and a hold
+// (ParseRolloutSteps: "1%/30s,5%/30s,25%/1m"). A user's place is a sticky
+// bucket of package flags (flags.Pick on a flag built for the weight, key
+// RolloutFlagKey, the candidate's bucket first), so raising the weight
+// moves nobody back; requests without a user id stay on the primary. The
+// read path pays one atomic load without a rollout, and a MurmurHash3 per
+// item read with one. An item read of a user on the candidate is proxied by
+// the connection's goroutine through a bounded net/http client
+// (rolloutproxy.go) and answered with the candidate's status and body,
+// marked VersionHeader; no answer is a 502 and the candidate's error, never
+// retried (the retries Go's transport makes on its own are counted).
+//
+// Each hold's candidate requests go into an HdrHistogram and counts (a
+// request counts in the hold in which its answer came); at the hold's end
+// they become a results.Run and every SLO is judged by
+// results.Bound.Evaluate, the project's one SLO evaluation: a pass
+// advances, Rollout.Failures failures in a row roll back to 0%, a hold
+// without a candidate request is held again. GET /rollout shows the state
+// and history; POST /rollout/{pause,resume,promote,abort} need the control
+// token; promote calls Rollout.Promote (Server.Upgrade by default).
+// Rollout.Notify and Rollout.Handover carry the rollout across a live
+// upgrade (perf serve passes it in the environment): the new generation
+// continues at the same step, or ends as the old one ended, and after a
+// promote it is the promoted one.
+//
 // # StatsD
 //
 // With Options.StatsD, the public listener publishes counters per status

@@ -62,7 +62,8 @@ const (
 	ghostMinCompared = 30
 )
 
-// ErrCandidate means a candidate URL is not one ghost mode can send to.
+// ErrCandidate means a candidate URL is not one ghost mode or a rollout
+// can send to.
 var ErrCandidate = errors.New("invalid candidate URL")
 
 // ParseCandidate checks a candidate's base URL and returns it as

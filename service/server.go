@@ -181,6 +181,8 @@ type Server struct {
 
 	// ghost mirrors reads to Options.Candidate; nil when ghost mode is off.
 	ghost *ghost
+	// rollout is the ramp-up to a candidate, nil without one (rollout.go).
+	rollout atomic.Pointer[rollout]
 }
 
 // dateLine is the Date header line, CRLF included, of one second.
@@ -302,6 +304,7 @@ func (s *Server) adminMux() http.Handler {
 	})
 	mux.HandleFunc("GET /upgrade", s.handleUpgradeStatus)
 	mux.HandleFunc("POST /upgrade", s.handleUpgrade)
+	s.rolloutRoutes(mux)
 	mux.HandleFunc("GET /flags", s.handleFlags)
 	mux.HandleFunc("GET /flags/evaluate", s.handleEvaluate)
 	mux.HandleFunc("GET /ghost", s.handleGhost)

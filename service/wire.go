@@ -298,8 +298,16 @@ func (c *wireConn) serve() {
 				return
 			}
 		}
-		// The flags in force when the request was read serve it whole.
+		// The flags in force when the request was read serve it whole, unless
+		// the rollout gives the read to the candidate (rolloutproxy.go).
 		fs := s.flags.Load()
+		ro, id := s.toCandidate(&r)
+		if ro != nil {
+			fs, c.sel = nil, c.sel[:0]
+			if !c.flush() {
+				return
+			}
+		}
 		var e effect
 		if fs != nil {
 			c.sel, e = fs.pick(r.Captured, c.sel[:0])
@@ -315,11 +323,16 @@ func (c *wireConn) serve() {
 			time.Sleep(e.delay)
 		}
 		var code int
-		mark := len(c.out)
-		c.out, code = s.respond(c.out, r.Method, r.Path, c.headers(start, closing, r.KeepAlive, c.sel), e)
-		if s.ghost != nil {
-			// Ghost mode: maybe mirror this read (ghost.go); never waits.
-			s.ghost.offer(r.Method, r.Path, r.Captured, code, c.out[mark:])
+		if ro != nil {
+			c.out, code = ro.proxy(c.out, r.Method, id, r.Captured, c.headers(start, closing, r.KeepAlive, nil))
+		} else {
+			mark := len(c.out)
+			c.out, code = s.respond(c.out, r.Method, r.Path, c.headers(start, closing, r.KeepAlive, c.sel), e)
+			if s.ghost != nil {
+				// Ghost mode: maybe mirror this read (ghost.go); never
+				// waits. A read the candidate served is not mirrored.
+				s.ghost.offer(r.Method, r.Path, r.Captured, code, c.out[mark:])
+			}
 		}
 		last = time.Now()
 		d := last.Sub(start)

@@ -67,8 +67,9 @@ type serveOptions struct {
 	// mode and ramp-up.
 	Candidate string
 	// Ghost mode (serve_ghost.go).
-	GhostShare    float64
-	GhostBaseline float64
+	GhostShare     float64
+	GhostBaseline  float64
+	rolloutOptions // serve_rollout.go
 
 	MutexProfileFraction int
 	BlockProfileRate     int
@@ -121,6 +122,8 @@ Admin listener (--admin-addr, loopback by default):
                    the variant of each flag that user gets, and why
   /ghost           ghost mode (JSON): counts, rates, candidate latency,
                    baseline, verdict, the last mismatching reads
+  /rollout         GET: the ramp-up's state and every judged hold;
+                   POST /rollout/{pause,resume,promote,abort} (control token)
 The public listener never serves metrics or pprof.
 
 Feature toggles and A/B experiments (--flags FILE): a flagd flag-definition
@@ -159,6 +162,31 @@ start or is not ready within --upgrade-timeout leaves the old one serving,
 logged and counted (perf_serve_upgrades_total). Every response carries
 X-Serve-Generation. Control endpoints need "Authorization: Bearer TOKEN"
 with the token of --control-token-file or PERF_CONTROL_TOKEN.
+
+Ramp-up (--candidate URL --rollout STEPS --rollout-slo BOUND): a growing share
+of users is served by the candidate, another perf serve. STEPS is
+WEIGHT%/HOLD,... such as 1%/30s,5%/30s,25%/1m,50%/1m,100%/1m: whole percents
+from 1% to 100%, growing, each held at least 10ms. Users are placed by the
+flags' sticky buckets (MurmurHash3 of "perf-serve-rollout" + the
+--user-header or --user-cookie id), so nobody goes back as the weight grows;
+requests without a user id stay on the primary. An item read of a user on the
+candidate is proxied to it (1s timeout, 256 connections) and answered with its
+status and body, marked X-Serve-Version: candidate; no answer is a 502, counted
+as the candidate's error, not retried by perf serve. At the end of each hold, every
+--rollout-slo (perf attack's grammar: p99<=25ms, errors<=0.1%) is judged on the
+candidate's requests of that hold: pass advances; --rollout-failures failures in
+a row (default 1) roll back to 0% and end the rollout; a hold without candidate
+requests is held again. GET /rollout shows it all; pause, resume, abort and
+promote (a live upgrade to the binary at this path, after which the new
+generation serves everyone itself) need the control token:
+'perf serve rollout status|pause|resume|promote|abort --admin URL'. A live
+upgrade hands the rollout over: the new generation continues at the same step,
+or stays rolled back or aborted; a plain restart starts a new rollout.
+Prometheus: perf_serve_rollout_weight_percent, _step, _state{state},
+_gates_total{verdict}, _candidate_requests_total{code},
+_candidate_failures_total{kind}, _candidate_retries_total (Go's client re-sent
+a GET whose kept-alive connection closed), _candidate_errors_total,
+_candidate_request_duration_seconds.
 
 StatsD (--statsd HOST:PORT): plain Etsy StatsD over UDP under --statsd-prefix:
 counters requests.<code> and variant.<flag>.<variant>.requests.<code>
@@ -229,6 +257,10 @@ PERF_READ_TIMEOUT; a flag on the command line wins over the environment.`,
   # mirror 5% of reads to a candidate and compare its answers
   perf serve --seed 100000 --candidate http://10.0.0.7:8080 --ghost-share 5
   curl -s localhost:6060/ghost
+  # ramp users up to a candidate, rolled back if its p99 or errors fail a hold
+  perf serve --seed 100000 --user-header X-User-Id --candidate http://10.0.0.8:8080 \
+    --rollout 1%/30s,5%/30s,25%/1m,50%/1m,100%/1m --rollout-slo 'p99<=25ms' --rollout-slo 'errors<=0.1%'
+  perf serve rollout status
 
   curl -s localhost:8080/v1/items/42
   curl -s localhost:6060/metrics | grep perf_serve_requests_total`,
@@ -238,6 +270,9 @@ PERF_READ_TIMEOUT; a flag on the command line wins over the environment.`,
 			}
 			opts.gcPercentSet = cmd.Flags().Changed("gc-percent")
 			if err := opts.validate(); err != nil {
+				return usageErr(err)
+			}
+			if err := opts.validateRollout(cmd.Flags().Changed); err != nil {
 				return usageErr(err)
 			}
 			opts.Stderr = cmd.ErrOrStderr()
@@ -270,10 +305,12 @@ PERF_READ_TIMEOUT; a flag on the command line wins over the environment.`,
 	f.DurationVar(&opts.FlagsPoll, "flags-poll", 0, "read the --flags file every DURATION instead of watching its directory (for file systems without inotify); 0: watch, polling every 2s only if watching fails")
 	f.StringVar(&opts.UserHeader, "user-header", "", "request header holding the user id that --flags buckets users by, e.g. X-User-Id")
 	f.StringVar(&opts.UserCookie, "user-cookie", "", "cookie holding the user id, when the request has no --user-header")
-	f.StringVar(&opts.Candidate, "candidate", "", "base URL of the new version, http://host:port (another perf serve), for ghost mode")
+	f.StringVar(&opts.Candidate, "candidate", "", "base URL of the new version, http://host:port (another perf serve), for ghost traffic (--ghost-share) and ramp-up (--rollout)")
 	addGhostFlags(f, opts)
+	addRolloutFlags(f, &opts.rolloutOptions)
 	f.IntVar(&opts.MutexProfileFraction, "mutex-profile-fraction", 10, "report 1 in N mutex contention events in /debug/pprof/mutex (0: off)")
 	f.IntVar(&opts.BlockProfileRate, "block-profile-rate", 100000, "sample one blocking event per N nanoseconds blocked in /debug/pprof/block (0: off)")
+	cmd.AddCommand(newServeRolloutCmd())
 	return cmd
 }
 
@@ -364,8 +401,8 @@ func (o *serveOptions) validate() error {
 	if o.UserCookie != "" && !isToken(o.UserCookie) {
 		return fmt.Errorf("--user-cookie %q: want a cookie name such as uid", o.UserCookie)
 	}
-	if (o.UserHeader != "" || o.UserCookie != "") && o.Flags == "" {
-		return errors.New("--user-header and --user-cookie choose users for --flags: give --flags FILE too")
+	if (o.UserHeader != "" || o.UserCookie != "") && o.Flags == "" && o.Rollout == "" {
+		return errors.New("--user-header and --user-cookie choose users for --flags and --rollout: give --flags FILE or --rollout STEPS too")
 	}
 	if o.StatsD == "" && (o.StatsDPrefix != "perf.serve" || o.StatsDSampleRate != 0.1 || o.StatsDInterval != time.Second) {
 		return errors.New("--statsd-prefix, --statsd-sample-rate and --statsd-interval set how perf serve publishes to StatsD: give --statsd HOST:PORT too")
@@ -598,6 +635,7 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	if !served {
 		serve()
 	}
+	defer startRollout(runCtx, srv, opts, gen, logf)()
 	if ctx.Err() == nil {
 		srv.SetReady(true)
 		// Tells the generation before, if any, to drain and exit, and

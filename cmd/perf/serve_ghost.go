@@ -45,8 +45,8 @@ func (o *serveOptions) validateGhost() error {
 	if _, err := service.ParseCandidate(o.Candidate); err != nil {
 		return fmt.Errorf("--candidate: %w", err)
 	}
-	if o.GhostShare == 0 {
-		return fmt.Errorf("--candidate %s: nothing sends to it: give --ghost-share PERCENT to mirror that share of reads to it", o.Candidate)
+	if o.GhostShare == 0 && o.Rollout == "" {
+		return fmt.Errorf("--candidate %s: nothing sends to it: give --ghost-share PERCENT to mirror that share of reads to it, or --rollout STEPS to ramp users up to it", o.Candidate)
 	}
 	return nil
 }
