@@ -59,25 +59,8 @@ func startGhostServer(t *testing.T, st *Store, opts Options, onResult func()) (*
 	}
 	srv.ghost.onResult = onResult
 	srv.SetReady(true)
-	pub, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	adm, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		pub.Close()
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, pub, adm) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return srv, "http://" + pub.Addr().String(), "http://" + adm.Addr().String()
+	_, pub, adm := runServer(t, srv)
+	return srv, pub.URL, adm.URL
 }
 
 // getItem reads an item as user through client and fails the test on

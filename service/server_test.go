@@ -31,7 +31,12 @@ func newTestServer(t *testing.T, items uint64, valueSize int) (*Server, *testURL
 
 func startServer(t testing.TB, st *Store, opts Options) (*Server, *testURL, *testURL) {
 	t.Helper()
-	srv := New(st, opts)
+	return runServer(t, New(st, opts))
+}
+
+// runServer runs srv on 127.0.0.1 port 0 until the test ends.
+func runServer(t testing.TB, srv *Server) (*Server, *testURL, *testURL) {
+	t.Helper()
 	pub, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
