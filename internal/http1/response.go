@@ -136,6 +136,12 @@ func (rr *ResponseReader) read(head bool) (resp Response, st Stage, err error) {
 		if len(line) == 0 {
 			break
 		}
+		if line[0] == ' ' || line[0] == '\t' {
+			// Obsolete line folding (RFC 9112 section 5.2) would change the
+			// value of the header before, which may be one the parser acts
+			// on (Connection, Content-Length): refused rather than misread.
+			return resp, StageHead, fmt.Errorf("%w: obsolete line folding: %q", ErrMalformedHeader, truncate(line))
+		}
 		colon := bytes.IndexByte(line, ':')
 		if colon <= 0 {
 			return resp, StageHead, fmt.Errorf("%w: %q", ErrMalformedHeader, truncate(line))

@@ -37,6 +37,7 @@ func TestReadResponse(t *testing.T) {
 		{name: "bad status", in: "HTTP/1.1 2x0 OK\r\n\r\n", err: ErrMalformedStatus},
 		{name: "not http", in: "SSH-2.0-OpenSSH\r\n\r\n", err: ErrMalformedStatus},
 		{name: "bad header", in: "HTTP/1.1 200 OK\r\nno colon\r\n\r\n", err: ErrMalformedHeader},
+		{name: "obsolete line folding", in: "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n more\r\nContent-Length: 0\r\n\r\n", err: ErrMalformedHeader},
 		{name: "bad length", in: "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", err: ErrMalformedHeader},
 		{name: "bad chunk", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", err: ErrMalformedChunk},
 		{name: "chunk longer than its size", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n0\r\n\r\n", err: ErrMalformedChunk},
