@@ -3,16 +3,12 @@ package service
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"math"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"net/url"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,39 +57,6 @@ const (
 	// verdict says anything.
 	ghostMinCompared = 30
 )
-
-// ErrCandidate means a candidate URL is not one ghost mode or a rollout
-// can send to.
-var ErrCandidate = errors.New("invalid candidate URL")
-
-// ParseCandidate checks a candidate's base URL and returns it as
-// "http://host:port": the scheme must be http, the port explicit, and
-// there must be no path beyond "/", query, fragment or user.
-func ParseCandidate(raw string) (string, error) {
-	bad := func(why string) (string, error) {
-		return "", fmt.Errorf("%w %q: %s: want http://host:port, such as http://10.0.0.7:8080", ErrCandidate, raw, why)
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return bad("it does not parse")
-	}
-	switch {
-	case u.Scheme != "http":
-		return bad("the scheme must be http")
-	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
-		return bad("it has more than a host and port")
-	case u.Path != "" && u.Path != "/":
-		return bad("it has a path")
-	}
-	host, port, err := net.SplitHostPort(u.Host)
-	if err != nil || host == "" {
-		return bad("it has no host:port")
-	}
-	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-		return bad("the port must be a number from 1 to 65535")
-	}
-	return "http://" + u.Host, nil
-}
 
 // ghostRecord is what the request path hands to the ghost workers: a
 // fixed-size value, copied into the queue's buffer, so ghosting a read
@@ -191,20 +154,8 @@ func newGhost(s *Server) *ghost {
 	g.shareAt, g.shareAll = threshold(g.share)
 	g.baselineAt, g.baselineAll = threshold(g.baseline)
 	g.queue = make(chan ghostRecord, o.GhostQueue)
-	g.client = &http.Client{
-		Timeout: g.timeout,
-		Transport: &http.Transport{
-			// A bounded pool: one connection per worker at most.
-			MaxConnsPerHost:       g.workers,
-			MaxIdleConnsPerHost:   g.workers,
-			DisableCompression:    true,
-			DialContext:           (&net.Dialer{Timeout: g.timeout}).DialContext,
-			ResponseHeaderTimeout: g.timeout,
-			IdleConnTimeout:       time.Minute,
-		},
-		// A redirect is an answer to compare, not one to follow.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	// A bounded pool: one connection per worker at most.
+	g.client = newCandidateClient(g.timeout, g.workers)
 	g.hdr = hdrhistogram.New(1, int64(time.Minute), 3)
 	g.register(s.metrics.reg)
 	return g
@@ -347,11 +298,7 @@ func (w *ghostWorker) candidate(ctx context.Context, rec *ghostRecord) bool {
 	if user := rec.user[:rec.userLen]; len(user) > 0 {
 		// The same user id, where the primary found it, so the candidate
 		// serves the user the same variants.
-		if g.userHeader != "" {
-			req.Header.Set(g.userHeader, string(user))
-		} else if g.userCookie != "" {
-			req.Header.Set("Cookie", g.userCookie+"="+string(user))
-		}
+		setUser(req, g.userHeader, g.userCookie, user)
 	}
 	start := time.Now()
 	resp, err := g.client.Do(req)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -419,21 +418,7 @@ func (s *Server) newRollout(cfg Rollout, logf func(string, ...any)) (*rollout, e
 	if ro.promoteFunc == nil {
 		ro.promoteFunc = s.Upgrade
 	}
-	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}
-	ro.client = &http.Client{
-		Timeout: cfg.Timeout,
-		// The candidate's answer goes to the user as it is, redirects too.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Transport: &http.Transport{
-			DialContext:           dialer.DialContext,
-			MaxConnsPerHost:       cfg.MaxConns,
-			MaxIdleConns:          cfg.MaxConns,
-			MaxIdleConnsPerHost:   cfg.MaxConns,
-			IdleConnTimeout:       90 * time.Second,
-			ResponseHeaderTimeout: cfg.Timeout,
-			DisableCompression:    true,
-		},
-	}
+	ro.client = newCandidateClient(cfg.Timeout, cfg.MaxConns)
 	ro.win.Store(newWindow(time.Now()))
 	return ro, nil
 }

@@ -70,11 +70,7 @@ func (ro *rollout) proxy(dst, method []byte, id uint64, user, extra []byte) ([]b
 		// Unreachable: the base URL was checked at start.
 		panic(err)
 	}
-	if ro.userHeader != "" {
-		req.Header.Set(ro.userHeader, string(user))
-	} else {
-		req.AddCookie(&http.Cookie{Name: ro.userCookie, Value: string(user)})
-	}
+	setUser(req, ro.userHeader, ro.userCookie, user)
 	// Go's transport sends a GET again, on another connection, when the
 	// kept-alive one it used was closed before an answer came; it cannot be
 	// told not to, so it is counted: a second connection for one request.
